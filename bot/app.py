@@ -1,0 +1,38 @@
+"""The composition root for everything but the HTTP server: settings, database, knowledge, bot."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings, load_settings
+from bot.db.session import Database
+from bot.db.store import SqlStore
+from handlers.faq import FaqService
+from handlers.router import Bot
+from knowledge.live import LiveKnowledge
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: Database
+    store: SqlStore
+    knowledge: LiveKnowledge
+    faq: FaqService
+    bot: Bot
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_core(settings: Settings | None = None) -> Core:
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db = Database(settings.database_url)
+    store = SqlStore(db)
+    knowledge = LiveKnowledge(Path(settings.knowledge_dir) if settings.knowledge_dir else None,
+                              settings.answer_threshold)
+    faq = FaqService(knowledge, settings.max_question_chars)
+    return Core(settings, db, store, knowledge, faq, Bot(faq, store))

@@ -1,0 +1,1 @@
+"""Channel adapters: translate platform payloads to the neutral model and render Replies."""

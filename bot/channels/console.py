@@ -1,0 +1,65 @@
+"""The terminal channel: plain text, with numbered choices for buttons and suggestions."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bot.i18n import t
+from handlers.messages import Action, Button, Inbound, Reply
+from handlers.router import Bot
+
+EXIT_WORDS = {"exit", "quit", "終了", "おわり"}
+
+
+def render(reply: Reply) -> tuple[str, list[Button]]:
+    """The reply as text, and the buttons in the order their numbers are shown."""
+    choices = [*reply.buttons, *reply.suggestions]
+    lines = [reply.text]
+    if reply.source:
+        lines.append(reply.source)
+    if reply.suggestions and reply.suggestion_intro:
+        lines.append(reply.suggestion_intro)
+    if choices:
+        lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(choices, 1)))
+    return "\n".join(lines), choices
+
+
+async def converse(bot: Bot, lines, write) -> None:  # type: ignore[no-untyped-def]
+    """One conversation: read lines, answer each; a number presses the matching button."""
+    choices: list[Button] = []
+    async for line in lines:
+        text = line.strip()
+        if text.lower() in EXIT_WORDS:
+            break
+        if text.isdigit() and 1 <= int(text) <= len(choices):
+            button = choices[int(text) - 1]
+            reply = await bot.on_action(Action("console", "console-user", "console", button.action, button.value))
+        else:
+            reply = await bot.on_message(Inbound("console", "console-user", "console", text))
+        shown, new_choices = render(reply)
+        choices = new_choices or choices
+        write(f"{t('console.bot')}{shown}\n")
+
+
+def run_console(bot: Bot) -> int:
+    interactive = sys.stdin.isatty()
+
+    async def lines():  # type: ignore[no-untyped-def]
+        while True:
+            try:
+                line = await asyncio.to_thread(input, t("console.prompt") if interactive else "")
+            except EOFError:
+                return
+            yield line
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    if interactive:
+        write(t("console.banner") + "\n")
+    asyncio.run(converse(bot, lines(), write))
+    if interactive:
+        write(t("console.bye") + "\n")
+    return 0

@@ -1,0 +1,1 @@
+"""Platform-neutral use cases. Nothing here imports slack_bolt or botbuilder."""

@@ -1,0 +1,128 @@
+"""Answering a guideline question: input checks, the engine's decision, and the words shown."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from bot.i18n import format_date, t
+from knowledge.answer import Decision
+from knowledge.live import LiveKnowledge
+from knowledge.schema import Entry
+
+
+@dataclass(frozen=True)
+class FaqResult:
+    """One answer, in the shape of the `dxlab ask --json` contract (plus what channels need)."""
+
+    question: str
+    answered: bool
+    answer: str
+    confidence: float
+    entry_id: str | None
+    sources: list[dict[str, object]]
+    as_of: str | None
+    escalate: bool
+    suggestions: list[str]
+    source_line: str | None = None
+    kind: str | None = None
+    rejected: bool = False  # the input itself was refused (empty, too long, unreadable)
+    suggestion_labels: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "answer": self.answer,
+            "confidence": round(self.confidence, 4),
+            "entry_id": self.entry_id,
+            "sources": self.sources,
+            "as_of": self.as_of,
+            "escalate": self.escalate,
+            "suggestions": self.suggestions,
+        }
+
+
+def looks_english(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isascii() for c in letters) / len(letters) > 0.8
+
+
+def input_problem(text: str, max_chars: int) -> tuple[str, dict[str, object]] | None:
+    """Why a question cannot be taken as it is (an i18n key and its parameters), or None."""
+    stripped = text.strip()
+    if not stripped:
+        return "faq.empty", {}
+    if len(stripped) > max_chars:
+        return "faq.too_long", {"limit": max_chars, "length": len(stripped)}
+    categories = [unicodedata.category(c) for c in stripped if not c.isspace()]
+    readable = sum(1 for c in categories if c[0] in "LN")
+    if readable == 0:
+        symbols = sum(1 for c in categories if c == "So")
+        return ("faq.emoji_only" if symbols else "faq.unreadable"), {}
+    garbage = sum(1 for c in categories if c[0] == "C") + stripped.count("\ufffd")
+    if garbage * 4 > len(categories):
+        return "faq.unreadable", {}
+    return None
+
+
+def source_line(entry: Entry, lang: str = "ja") -> str:
+    items = []
+    for citation in entry.sources:
+        title = citation.source.title + (f" {citation.section}" if citation.section else "")
+        items.append(t("faq.source_item", lang, title=title, date=format_date(citation.effective_date, lang)))
+    as_of = t("faq.as_of", lang, date=format_date(entry.effective_as_of, lang))
+    return f"{t('faq.source_label', lang)}: {' / '.join(items)}\n{as_of}"
+
+
+class FaqService:
+    def __init__(self, knowledge: LiveKnowledge, max_chars: int = 2000):
+        self.knowledge = knowledge
+        self.max_chars = max_chars
+
+    def ask(self, question: str) -> FaqResult:
+        problem = input_problem(question, self.max_chars)
+        shown = question if len(question) <= self.max_chars else question[: self.max_chars]
+        if problem is not None:
+            key, params = problem
+            return FaqResult(shown, False, t(key, **params), 0.0, None, [], None, False, [], rejected=True)
+        decision = self.knowledge.engine.decide(question)
+        return self.compose(decision, english=looks_english(question))
+
+    def answer_entry(self, entry_id: str) -> FaqResult | None:
+        """The answer for an entry the user picked (a suggestion button)."""
+        entry = self.knowledge.engine.entry(entry_id)
+        if entry is None:
+            return None
+        return self.compose(Decision(entry.questions[0], entry, 1.0))
+
+    def compose(self, decision: Decision, english: bool = False) -> FaqResult:
+        entry = decision.entry
+        lang = "en" if english else "ja"
+        suggestions = [e.id for e in decision.suggestions]
+        labels = [e.questions[0] for e in decision.suggestions]
+        if entry is None:
+            text = f"{t('faq.decline', lang)}\n{t('faq.decline_offer', lang)}"
+            return FaqResult(decision.question, False, text, decision.confidence, None, [], None, True,
+                             suggestions, kind=None, suggestion_labels=labels)
+        parts = [entry.answer]
+        if entry.kind == "opinion":
+            parts.append(t("faq.opinion_note"))
+        if entry.handoff:
+            parts.append(t("faq.handoff_offer"))
+        if english and entry.summary_en:
+            parts.append(t("faq.english_summary", "en", summary=entry.summary_en))
+        return FaqResult(
+            question=decision.question,
+            answered=decision.answered,
+            answer="\n".join(parts),
+            confidence=decision.confidence,
+            entry_id=entry.id,
+            sources=[c.as_dict() for c in entry.sources],
+            as_of=entry.effective_as_of,
+            escalate=decision.escalate,
+            suggestions=suggestions,
+            source_line=source_line(entry),
+            kind=entry.kind,
+            suggestion_labels=labels,
+        )

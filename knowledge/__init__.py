@@ -1,0 +1,1 @@
+"""The curated knowledge base: loading, Japanese retrieval and answer selection."""

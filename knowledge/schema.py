@@ -1,0 +1,310 @@
+"""The knowledge base's data model and its loader, which names file, line and reason for bad entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+KINDS = ("rule", "fact", "opinion", "related")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+DATE_PATTERN = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+MIN_QUESTIONS = 3
+
+
+def bundled_dir() -> Path:
+    """The knowledge folder shipped inside the package."""
+    return Path(str(resources.files(__package__)))
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    date: str
+    url: str | None = None
+    document: str | None = None
+    kind: str = "secondary"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One entry's use of a source: the source, where in it, and which facts."""
+
+    source: Source
+    section: str | None = None
+    facts: tuple[str, ...] = ()
+    date: str | None = None  # overrides the source's date when the cited part speaks of another
+
+    @property
+    def effective_date(self) -> str:
+        return self.date or self.source.date
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ref": self.source.id,
+            "title": self.source.title,
+            "url": self.source.url,
+            "section": self.section,
+            "date": self.effective_date,
+            "facts": list(self.facts),
+        }
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    kind: str
+    questions: tuple[str, ...]
+    answer: str
+    sources: tuple[Citation, ...]
+    file: str
+    line: int
+    topic: str = ""
+    tags: tuple[str, ...] = ()
+    as_of: str | None = None
+    volatile: bool = False
+    handoff: bool = False
+    summary_en: str = ""
+    related: tuple[str, ...] = ()
+
+    @property
+    def effective_as_of(self) -> str:
+        """The date to show with the answer: `as_of`, else the newest date among its sources."""
+        if self.as_of:
+            return self.as_of
+        return max(c.effective_date for c in self.sources)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "topic": self.topic,
+            "questions": list(self.questions),
+            "answer": self.answer,
+            "summary_en": self.summary_en,
+            "sources": [c.as_dict() for c in self.sources],
+            "as_of": self.as_of,
+            "volatile": self.volatile,
+            "handoff": self.handoff,
+            "tags": list(self.tags),
+            "related": list(self.related),
+        }
+
+
+@dataclass(frozen=True)
+class SynonymGroup:
+    canonical: str
+    variants: tuple[str, ...]
+
+
+@dataclass
+class KnowledgeBase:
+    entries: list[Entry]
+    sources: dict[str, Source]
+    synonyms: list[SynonymGroup] = field(default_factory=list)
+    root: Path | None = None
+
+    def by_id(self) -> dict[str, Entry]:
+        return {e.id: e for e in self.entries}
+
+
+class KnowledgeError(ValueError):
+    """A problem in the knowledge files; `str()` names the file, the line and the reason."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader that records the line of every mapping under the key `__line__`."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, object]:
+    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path, problems: list[str]) -> object:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problems.append(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}:0: cannot read: {exc}")
+    return None
+
+
+def _date_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _str_list(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return ()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value)
+    return None
+
+
+def _load_sources(path: Path, problems: list[str]) -> dict[str, Source]:
+    data = _read_yaml(path, problems)
+    sources: dict[str, Source] = {}
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        problems.append(f"{path}:1: expected a mapping with a list `sources`")
+        return sources
+    for item in data["sources"]:
+        line = item.get("__line__", 0) if isinstance(item, dict) else 0
+        if not isinstance(item, dict) or not item.get("id") or not item.get("title"):
+            problems.append(f"{path}:{line}: a source needs `id` and `title`")
+            continue
+        date = _date_text(item.get("date"))
+        if not date or not DATE_PATTERN.match(date):
+            problems.append(f"{path}:{line}: source {item['id']}: `date` must be YYYY, YYYY-MM or YYYY-MM-DD")
+            continue
+        if item["id"] in sources:
+            problems.append(f"{path}:{line}: duplicate source id {item['id']}")
+        sources[str(item["id"])] = Source(
+            id=str(item["id"]), title=str(item["title"]), date=date, url=item.get("url"),
+            document=item.get("document"), kind=str(item.get("kind", "secondary")),
+        )
+    return sources
+
+
+def _parse_entry(raw: object, path: Path, topic: str, sources: dict[str, Source],
+                 problems: list[str]) -> Entry | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{path}:0: each entry must be a mapping")
+        return None
+    line = int(raw.get("__line__", 0))
+    where = f"{path}:{line}"
+    entry_id = str(raw.get("id", "")).strip()
+    before = len(problems)
+
+    def bad(reason: str) -> None:
+        problems.append(f"{where}: entry {entry_id or '?'}: {reason}")
+
+    if not ID_PATTERN.match(entry_id):
+        bad("`id` must match [a-z0-9][a-z0-9.-]*")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        bad(f"`kind` must be one of {', '.join(KINDS)}")
+    questions = _str_list(raw.get("questions"))
+    if questions is None or len([q for q in questions if q]) < MIN_QUESTIONS:
+        bad(f"`questions` must be a list of at least {MIN_QUESTIONS} phrasings")
+    answer = raw.get("answer")
+    if not isinstance(answer, str) or not answer.strip():
+        bad("`answer` must be non-empty text")
+    tags, related = _str_list(raw.get("tags")), _str_list(raw.get("related"))
+    if tags is None or related is None:
+        bad("`tags` and `related` must be lists of text")
+    as_of = _date_text(raw.get("as_of"))
+    if as_of is not None and not DATE_PATTERN.match(as_of):
+        bad("`as_of` must be YYYY, YYYY-MM or YYYY-MM-DD")
+    volatile, handoff = raw.get("volatile", False), raw.get("handoff", False)
+    if not isinstance(volatile, bool) or not isinstance(handoff, bool):
+        bad("`volatile` and `handoff` must be true or false")
+    if volatile and not as_of:
+        bad("a `volatile` entry needs `as_of`")
+    citations = _parse_citations(raw.get("sources"), sources, bad)
+    if len(problems) > before:
+        return None
+    return Entry(
+        id=entry_id, kind=str(kind), questions=tuple(q for q in questions or () if q),
+        answer=str(answer).strip(), sources=citations, file=str(path), line=line, topic=topic,
+        tags=tags or (), as_of=as_of, volatile=bool(volatile), handoff=bool(handoff),
+        summary_en=str(raw.get("summary_en") or "").strip(), related=related or (),
+    )
+
+
+def _parse_citations(value: object, sources: dict[str, Source], bad) -> tuple[Citation, ...]:  # type: ignore[no-untyped-def]
+    if not isinstance(value, list) or not value:
+        bad("`sources` must list at least one source")
+        return ()
+    citations = []
+    for item in value:
+        if not isinstance(item, dict) or str(item.get("ref")) not in sources:
+            ref = item.get("ref") if isinstance(item, dict) else item
+            bad(f"source `{ref}` is not in sources.yaml")
+            continue
+        date = _date_text(item.get("date"))
+        if date is not None and not DATE_PATTERN.match(date):
+            bad("a source's `date` must be YYYY, YYYY-MM or YYYY-MM-DD")
+            continue
+        facts = _str_list(item.get("facts"))
+        citations.append(Citation(
+            source=sources[str(item["ref"])], section=item.get("section"), facts=facts or (), date=date,
+        ))
+    return tuple(citations)
+
+
+def _load_synonyms(path: Path, problems: list[str]) -> list[SynonymGroup]:
+    if not path.is_file():
+        return []
+    data = _read_yaml(path, problems)
+    groups = []
+    items = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        problems.append(f"{path}:1: expected a mapping with a list `groups`")
+        return []
+    for item in items:
+        variants = _str_list(item.get("variants")) if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("canonical"), str) or not variants:
+            line = item.get("__line__", 0) if isinstance(item, dict) else 0
+            problems.append(f"{path}:{line}: a synonym group needs `canonical` and a list `variants`")
+            continue
+        groups.append(SynonymGroup(canonical=item["canonical"].strip(), variants=variants))
+    return groups
+
+
+def load_knowledge(root: Path | None = None) -> KnowledgeBase:
+    """Load and validate the whole knowledge base; raise KnowledgeError listing every problem."""
+    root = root or bundled_dir()
+    problems: list[str] = []
+    sources = _load_sources(root / "sources.yaml", problems)
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    files = sorted((root / "content").rglob("*.yaml"))
+    if not files:
+        problems.append(f"{root / 'content'}:0: no content files found")
+    for path in files:
+        data = _read_yaml(path, problems)
+        if data is None:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+            problems.append(f"{path}:1: expected a mapping with a list `entries`")
+            continue
+        topic = str(data.get("topic", path.stem))
+        for raw in data["entries"]:
+            entry = _parse_entry(raw, path, topic, sources, problems)
+            if entry is None:
+                continue
+            if entry.id in seen:
+                problems.append(f"{path}:{entry.line}: duplicate id {entry.id} (first in {seen[entry.id]})")
+                continue
+            seen[entry.id] = f"{path}:{entry.line}"
+            entries.append(entry)
+    known = set(seen)
+    for entry in entries:
+        for rel in entry.related:
+            if rel not in known:
+                problems.append(f"{entry.file}:{entry.line}: entry {entry.id}: related id {rel} does not exist")
+    synonyms = _load_synonyms(root / "synonyms.yaml", problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return KnowledgeBase(entries=entries, sources=sources, synonyms=synonyms, root=root)

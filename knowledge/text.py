@@ -1,0 +1,126 @@
+"""Japanese text to retrieval features: NFKC, domain synonyms, Sudachi words and reading bigrams.
+
+Why readings: a user who types ひらがな (ぼしゅうようこう) must still find 募集要項, so every text
+also yields bigrams of its katakana reading, which match whatever script the user typed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from sudachipy import Dictionary, SplitMode
+
+from knowledge.schema import SynonymGroup
+
+# Parts of speech that carry no topic (particles, auxiliaries, symbols, blanks).
+_SKIP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
+# Frequent words of question phrasing that say nothing about what is asked.
+_STOP_WORDS = {
+    "する", "ある", "いる", "なる", "できる", "出来る", "教える", "下さる", "くださる", "思う", "知る", "言う",
+    "いう", "ない", "良い", "いい", "よい", "何", "なに", "こと", "もの", "よう", "ため", "とき", "方", "ほう",
+    "これ", "それ", "あれ", "どれ", "ここ", "そこ", "私", "わたし", "うち", "おる", "頂く", "いただく",
+    "お願い", "願う", "ください", "ちょっと", "について", "関する", "場合", "どう", "どの", "どんな",
+    "the", "a", "an", "is", "are", "do", "does", "can", "i", "we", "you", "of", "to", "for", "in",
+    "on", "what", "how", "about", "please", "tell", "me", "my", "our", "it", "be", "there", "and", "or",
+}
+_READING_WEIGHT = 0.35
+# A word typed in hiragana only is often a kanji word spelled out (こうせつし): its reading
+# bigrams carry the match, so the odd word itself weighs little.
+_KANA_WORD_WEIGHT = 0.3
+_HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
+_SPACE = re.compile(r"\s+")
+_KATAKANA = re.compile(r"^[\u30a1-\u30fcー]+$")
+
+
+@cache
+def _tokenizer():  # type: ignore[no-untyped-def]
+    # The bundled sudachidict_core: nothing is downloaded at run time.
+    return Dictionary(dict="core").create(mode=SplitMode.C)
+
+
+def normalize(text: str) -> str:
+    """NFKC (half-width kana, full-width digits and letters), lower-case, single spaces."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+@dataclass(frozen=True)
+class SynonymMap:
+    """Longest-first replacement of user variants by the canonical term, on normalized text."""
+
+    pattern: re.Pattern[str] | None
+    canonical: dict[str, str]
+
+    @classmethod
+    def build(cls, groups: Iterable[SynonymGroup]) -> SynonymMap:
+        canonical: dict[str, str] = {}
+        for group in groups:
+            target = normalize(group.canonical)
+            for variant in (group.canonical, *group.variants):
+                key = normalize(variant)
+                if key and key != target:
+                    canonical.setdefault(key, target)
+        if not canonical:
+            return cls(pattern=None, canonical={})
+        alternatives = sorted(canonical, key=len, reverse=True)
+        parts = []
+        for alt in alternatives:
+            escaped = re.escape(alt)
+            # ASCII variants must match whole words ("ipa" must not fire inside "ipad").
+            if alt.isascii() and alt[:1].isalnum():
+                escaped = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
+            parts.append(escaped)
+        return cls(pattern=re.compile("|".join(parts)), canonical=canonical)
+
+    def apply(self, text: str) -> str:
+        if self.pattern is None:
+            return text
+        return self.pattern.sub(lambda m: f" {self.canonical[m.group(0)]} ", text)
+
+
+def _to_katakana(text: str) -> str:
+    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+
+
+class Analyzer:
+    """Turns text into weighted features: `w:` words (normalized forms) and `r:` reading bigrams."""
+
+    def __init__(self, synonyms: SynonymMap):
+        self.synonyms = synonyms
+        self._tok = _tokenizer()
+
+    def words(self, text: str) -> list[str]:
+        """Content words of `text` in their dictionary (normalized) form."""
+        words, _ = self._analyse(text)
+        return words
+
+    def _analyse(self, text: str) -> tuple[list[str], str]:
+        text = self.synonyms.apply(normalize(text))
+        words: list[str] = []
+        reading: list[str] = []
+        for morpheme in self._tok.tokenize(text):
+            pos = morpheme.part_of_speech()[0]
+            if pos in _SKIP_POS:
+                continue
+            surface = morpheme.surface()
+            word = surface.strip().lower() if surface.isascii() else morpheme.normalized_form().lower()
+            if not word or word in _STOP_WORDS:
+                continue
+            words.append(word)
+            if not surface.isascii():
+                form = morpheme.reading_form()
+                reading.append(form if _KATAKANA.match(form) else _to_katakana(surface))
+        return words, "".join(reading)
+
+    def features(self, text: str) -> Counter[str]:
+        words, reading = self._analyse(text)
+        feats: Counter[str] = Counter()
+        for word in words:
+            feats[f"w:{word}"] += _KANA_WORD_WEIGHT if _HIRAGANA.match(word) else 1.0
+        for i in range(len(reading) - 1):
+            feats[f"r:{reading[i:i + 2]}"] += _READING_WEIGHT
+        return feats
