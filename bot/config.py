@@ -38,6 +38,8 @@ class Settings:
     kb_max_age_days: int = 1095
     kb_watch: bool = True
     log_level: str = "INFO"
+    webchat: str = "auto"  # auto (on only when serving on loopback) | on | off
+    admin_token: str = ""  # lets POST /admin/reload in from a non-loopback address
 
     @property
     def slack_enabled(self) -> bool:
@@ -69,6 +71,8 @@ ENV_NAMES: dict[str, str] = {
     "kb_max_age_days": "DXLAB_KB_MAX_AGE_DAYS",
     "kb_watch": "DXLAB_KB_WATCH",
     "log_level": "DXLAB_LOG_LEVEL",
+    "webchat": "DXLAB_WEBCHAT",
+    "admin_token": "DXLAB_ADMIN_TOKEN",
 }
 
 

@@ -23,17 +23,30 @@ CLOSE_SCORE = 0.85  # a runner-up this close to the winner (by score) is offered
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic weights mapping (coverage, phrase coverage, margin) to P(correct answer)."""
+    """Logistic weights mapping a hit's features to P(the answer is right)."""
 
     bias: float = -6.0
     coverage: float = 4.0
-    phrase_coverage: float = 4.0
+    phrase_coverage: float = 2.0
+    word_coverage: float = 4.0
     margin: float = 1.5
 
-    def confidence(self, coverage: float, phrase_coverage: float, margin: float) -> float:
-        z = (self.bias + self.coverage * coverage + self.phrase_coverage * phrase_coverage
-             + self.margin * margin)
+    def confidence(self, features: tuple[float, ...]) -> float:
+        weights = (self.coverage, self.phrase_coverage, self.word_coverage, self.margin)
+        z = self.bias + sum(w * x for w, x in zip(weights, features, strict=True))
         return 1.0 / (1.0 + math.exp(-z))
+
+
+def hit_features(hit: Hit, runner_up: Hit | None) -> tuple[float, float, float, float]:
+    """(coverage, phrase coverage, word coverage, margin) of a hit.
+
+    The margin over the runner-up is scaled by word coverage: a lone weak match (one shared
+    word) is far ahead of the rest, but that says nothing about it being right.
+    """
+    margin = 0.0
+    if hit.score > 0:
+        margin = (hit.score - (runner_up.score if runner_up else 0.0)) / hit.score
+    return hit.coverage, hit.phrase_coverage, hit.word_coverage, margin * hit.word_coverage
 
 
 
@@ -87,9 +100,9 @@ class FaqEngine:
         hits = self.index.search(question, limit=MAX_SUGGESTIONS + 2)
         out = []
         for i, hit in enumerate(hits):
-            runner_up = hits[i + 1].score if i + 1 < len(hits) else 0.0
-            margin = (hit.score - runner_up) / hit.score if i == 0 and hit.score > 0 else 0.0
-            out.append((hit, self.calibration.confidence(hit.coverage, hit.phrase_coverage, margin)))
+            # Only the winner has a margin: the others are, by definition, not ahead of anyone.
+            runner_up = (hits[1] if len(hits) > 1 else None) if i == 0 else hit
+            out.append((hit, self.calibration.confidence(hit_features(hit, runner_up))))
         return out
 
     def decide(self, question: str) -> Decision:

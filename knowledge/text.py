@@ -26,12 +26,16 @@ _STOP_WORDS = {
     "これ", "それ", "あれ", "どれ", "ここ", "そこ", "私", "わたし", "うち", "おる", "頂く", "いただく",
     "お願い", "願う", "ください", "ちょっと", "について", "関する", "場合", "どう", "どの", "どんな",
     "the", "a", "an", "is", "are", "do", "does", "can", "i", "we", "you", "of", "to", "for", "in",
-    "on", "what", "how", "about", "please", "tell", "me", "my", "our", "it", "be", "there", "and", "or",
+    # Sudachi's normalized forms of the same fillers (なる -> 成る, する -> 為る, …).
+    "成る", "為る", "有る", "居る", "貰える", "貰う", "呉れる", "頂ける", "出る", "致す", "御座る", "構う", "分かる",
+    "on", "what", "how", "about", "please", "tell", "me", "my", "our", "be", "there", "and", "or",
 }
-_READING_WEIGHT = 0.35
+_READING_WEIGHT = 0.3
 # A word typed in hiragana only is often a kanji word spelled out (こうせつし): its reading
 # bigrams carry the match, so the odd word itself weighs little.
 _KANA_WORD_WEIGHT = 0.3
+_PART_WEIGHT = 0.5
+_LONG_VOWEL_END = re.compile(r"(?<=[\u30a1-\u30fa])ー(?![\u30a1-\u30fa])")
 _HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
 _SPACE = re.compile(r"\s+")
 _KATAKANA = re.compile(r"^[\u30a1-\u30fcー]+$")
@@ -39,8 +43,11 @@ _KATAKANA = re.compile(r"^[\u30a1-\u30fcー]+$")
 
 @cache
 def _tokenizer():  # type: ignore[no-untyped-def]
-    # The bundled sudachidict_core: nothing is downloaded at run time.
-    return Dictionary(dict="core").create(mode=SplitMode.C)
+    # The bundled sudachidict_core: nothing is downloaded at run time. `tokenizer()` replaced
+    # `create()` in SudachiPy 0.7; older releases only have the latter.
+    dictionary = Dictionary(dict="core")
+    make = getattr(dictionary, "tokenizer", None) or dictionary.create
+    return make(mode=SplitMode.C)
 
 
 def normalize(text: str) -> str:
@@ -60,9 +67,11 @@ class SynonymMap:
         canonical: dict[str, str] = {}
         for group in groups:
             target = normalize(group.canonical)
+            # The canonical term maps to itself, so that as the longest match it shields its own
+            # inner words (ラボ inside 地方版IoT推進ラボ) from other groups' shorter variants.
             for variant in (group.canonical, *group.variants):
                 key = normalize(variant)
-                if key and key != target:
+                if key:
                     canonical.setdefault(key, target)
         if not canonical:
             return cls(pattern=None, canonical={})
@@ -95,32 +104,46 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Content words of `text` in their dictionary (normalized) form."""
-        words, _ = self._analyse(text)
-        return words
+        return [w for w, weight in self._analyse(text)[0] if weight == 1.0]
 
-    def _analyse(self, text: str) -> tuple[list[str], str]:
+    def _analyse(self, text: str) -> tuple[list[tuple[str, float]], str]:
         text = self.synonyms.apply(normalize(text))
-        words: list[str] = []
+        words: list[tuple[str, float]] = []
         reading: list[str] = []
         for morpheme in self._tok.tokenize(text):
-            pos = morpheme.part_of_speech()[0]
-            if pos in _SKIP_POS:
+            if morpheme.part_of_speech()[0] in _SKIP_POS:
                 continue
-            surface = morpheme.surface()
-            word = surface.strip().lower() if surface.isascii() else morpheme.normalized_form().lower()
+            word = _word(morpheme)
             if not word or word in _STOP_WORDS:
                 continue
-            words.append(word)
+            words.append((word, _KANA_WORD_WEIGHT if _HIRAGANA.match(word) else 1.0))
+            # A compound (申込期限) also yields its short units (申込, 期限): the long unit keeps
+            # precision, the short ones let 期限 alone still find it.
+            parts = morpheme.split(SplitMode.A)
+            if len(parts) > 1:
+                words.extend((w, _PART_WEIGHT) for w in map(_word, parts) if w and w not in _STOP_WORDS)
+            surface = morpheme.surface()
             if not surface.isascii():
                 form = morpheme.reading_form()
                 reading.append(form if _KATAKANA.match(form) else _to_katakana(surface))
-        return words, "".join(reading)
+        return words, _strip_long_vowels("".join(reading))
 
     def features(self, text: str) -> Counter[str]:
         words, reading = self._analyse(text)
         feats: Counter[str] = Counter()
-        for word in words:
-            feats[f"w:{word}"] += _KANA_WORD_WEIGHT if _HIRAGANA.match(word) else 1.0
+        for word, weight in words:
+            feats[f"w:{word}"] += weight
         for i in range(len(reading) - 1):
             feats[f"r:{reading[i:i + 2]}"] += _READING_WEIGHT
         return feats
+
+
+def _strip_long_vowels(text: str) -> str:
+    # コーディネーター and コーディネータ are one word spelled two ways; so is サーバー/サーバ.
+    return _LONG_VOWEL_END.sub("", text)
+
+
+def _word(morpheme) -> str:  # type: ignore[no-untyped-def]
+    surface = morpheme.surface()
+    word = surface.strip().lower() if surface.isascii() else morpheme.normalized_form().lower()
+    return _strip_long_vowels(word) if _KATAKANA.match(word) else word

@@ -1,0 +1,262 @@
+"""The one HTTP server: Slack, Teams, the local web chat, health, admin reload, and the knowledge watcher.
+
+`build_app(core, host)` wires every channel to the same Bot; `serve()` runs it until SIGINT/SIGTERM
+(or, with --console, until the terminal chat ends), then waits for background work to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import ipaddress
+import logging
+import signal
+import sys
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.app import Core, build_core
+from bot.channels.console import converse
+from bot.channels.slack import SlackChannel
+from bot.channels.teams import TeamsChannel
+from bot.channels.web import WebChannel
+from bot.config import Settings, SettingsError, load_settings
+from bot.i18n import t
+from knowledge.live import LiveKnowledge
+
+log = logging.getLogger(__name__)
+
+KB_POLL_SECONDS = 3.0
+
+
+@dataclass
+class Health:
+    ready: bool = False  # true from the end of start-up to the beginning of shutdown
+
+
+HEALTH = web.AppKey("health", Health)
+SLACK = web.AppKey("slack", SlackChannel)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def webchat_enabled(settings: Settings, host: str) -> bool:
+    """DXLAB_WEBCHAT: auto (default: on only when serving on loopback), on, or off."""
+    value = settings.webchat.lower()
+    if value in ("", "auto"):
+        return is_loopback(host)
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"DXLAB_WEBCHAT={settings.webchat!r}: use auto, on or off")
+
+
+def _off(reason: str, status: int = 404) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"error": reason}, status=status)
+    return handler
+
+
+def _from_this_machine(request: web.Request) -> bool:
+    # Behind a reverse proxy on the same host every request arrives from loopback; a forwarding
+    # header says it really came from elsewhere.
+    forwarded = any(h in request.headers for h in ("Forwarded", "X-Forwarded-For", "X-Real-IP"))
+    return not forwarded and is_loopback(request.remote or "")
+
+
+def _admin_reload(knowledge: LiveKnowledge, token: str) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        token_ok = bool(token) and hmac.compare_digest(given.encode(), token.encode())
+        if not (token_ok or _from_this_machine(request)):
+            return web.json_response({"error": "allowed from this machine only, or with DXLAB_ADMIN_TOKEN"},
+                                     status=403)
+        result = await asyncio.to_thread(knowledge.reload)
+        return web.json_response(dataclasses.asdict(result), status=200 if result.ok else 422)
+    return handler
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    if not request.app[HEALTH].ready:
+        return web.json_response({"status": "starting or stopping"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def watch_knowledge(knowledge: LiveKnowledge, interval: float) -> None:
+    """Reload the knowledge base when its files change; a bad edit is refused and the old one kept."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if await asyncio.to_thread(knowledge.changed):
+                log.info("knowledge files changed, reloading")
+                result = await asyncio.to_thread(knowledge.reload)
+                log.info("knowledge reload: ok=%s, %d entries, %d problem(s)", result.ok, result.entries,
+                         len(result.problems))
+        except Exception:  # the watcher must outlive a transient error (say, a file half written)
+            log.exception("knowledge watch failed; trying again in %.0f s", interval)
+
+
+def _mount_slack(app: web.Application, core: Core) -> None:
+    if not core.settings.slack_enabled:
+        log.info("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode)")
+        app.router.add_post("/slack/events", _off("Slack is not configured on this server"))
+        return
+    slack = SlackChannel(core.settings, core.bot, core.store)
+    app[SLACK] = slack
+    if slack.http_enabled:
+        app.router.add_post("/slack/events", slack.handle)
+    else:
+        app.router.add_post("/slack/events", _off("Slack runs over Socket Mode here (no SLACK_SIGNING_SECRET)"))
+    modes = [*(["Events API at /slack/events"] if slack.http_enabled else []),
+             *(["Socket Mode"] if slack.socket else [])]
+    log.info("Slack: on (%s)", " and ".join(modes))
+
+    async def running(_: web.Application) -> AsyncIterator[None]:
+        await slack.start()
+        yield
+        await slack.close()
+
+    app.cleanup_ctx.append(running)
+
+
+def _mount_teams(app: web.Application, core: Core, host: str, allow_unauthenticated: bool) -> None:
+    settings = core.settings
+    anonymous = not settings.teams_auth_enabled
+    if anonymous and not (is_loopback(host) or allow_unauthenticated):
+        reason = (f"Teams: /api/messages is off: MICROSOFT_APP_ID is not set, and unauthenticated (emulator) "
+                  f"mode is served only on a loopback address, not on {host!r}. Set MICROSOFT_APP_ID and "
+                  f"MICROSOFT_APP_PASSWORD, or start with --allow-unauthenticated to accept anyone's requests.")
+        log.warning(reason)
+        app.router.add_post("/api/messages", _off(reason, status=503))
+        return
+    if anonymous:
+        log.warning("Teams: /api/messages accepts requests WITHOUT authentication (emulator mode: "
+                    "MICROSOFT_APP_ID is not set)%s", "" if is_loopback(host) else ", as --allow-unauthenticated asks")
+    else:
+        log.info("Teams: on at /api/messages (Bot Framework authentication)")
+    teams = TeamsChannel(settings, core.bot, core.store, anonymous_allowed=anonymous)
+    app.router.add_post("/api/messages", teams.handle)
+
+    async def running(_: web.Application) -> AsyncIterator[None]:
+        yield
+        await teams.close()
+
+    app.cleanup_ctx.append(running)
+
+
+def _mount_knowledge_watch(app: web.Application, knowledge: LiveKnowledge, interval: float) -> None:
+    async def watching(_: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(watch_knowledge(knowledge, interval), name="kb-watch")
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    app.cleanup_ctx.append(watching)
+
+
+def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
+              kb_poll_seconds: float = KB_POLL_SECONDS) -> web.Application:
+    """The aiohttp application for a server listening on `host` (which decides the loopback-only parts)."""
+    settings = core.settings
+    app = web.Application()
+    app[HEALTH] = health = Health()
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_post("/admin/reload", _admin_reload(core.knowledge, settings.admin_token))
+    _mount_slack(app, core)
+    _mount_teams(app, core, host, allow_unauthenticated)
+    if webchat_enabled(settings, host):
+        app.router.add_routes(WebChannel(core.bot).routes())
+        if not is_loopback(host):
+            log.warning("web chat: on at / on a non-loopback address: anyone who can reach it can chat")
+    else:
+        log.info("web chat: off (on by default only on a loopback address; DXLAB_WEBCHAT=on forces it)")
+    if settings.kb_watch:
+        _mount_knowledge_watch(app, core.knowledge, kb_poll_seconds)
+
+    async def ready(_: web.Application) -> None:
+        health.ready = True
+
+    async def stopping(_: web.Application) -> None:
+        health.ready = False
+
+    app.on_startup.append(ready)  # on_startup runs after every cleanup_ctx has started its channel
+    app.on_shutdown.append(stopping)
+    return app
+
+
+async def _console_lines() -> AsyncIterator[str]:
+    """Terminal lines, read on a daemon thread: unlike asyncio.to_thread, a pending input() cannot
+    hold up the process's exit after the server is stopped."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    while (line := await queue.get()) is not None:
+        yield line
+
+
+async def _console(core: Core) -> None:
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    write(t("console.banner") + "\n")
+    await converse(core.bot, _console_lines(), write)
+    write(t("console.bye") + "\n")
+
+
+async def run(core: Core, host: str, port: int, console: bool = False, allow_unauthenticated: bool = False) -> int:
+    app = build_app(core, host, allow_unauthenticated)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", host, port, exc)
+        await runner.cleanup()
+        return 1
+    log.info("listening on http://%s:%d (health: /healthz)", host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    chat = asyncio.create_task(_console(core)) if console else None
+    if chat is not None:
+        chat.add_done_callback(lambda _: stop.set())  # `exit` or Ctrl-D in the terminal stops the server
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: finishing the answers under way")
+        if chat is not None:
+            chat.cancel()
+        await runner.cleanup()
+    return 0
+
+
+def serve(host: str, port: int | None, console: bool, allow_unauthenticated: bool) -> int:
+    """`dxlab serve`: the port defaults to $PORT, else 3978."""
+    settings = load_settings()
+    core = build_core(settings)
+    try:
+        return asyncio.run(run(core, host, port or settings.port, console, allow_unauthenticated))
+    finally:
+        core.close()

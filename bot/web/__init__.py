@@ -1,0 +1,1 @@
+"""Static assets of the local web chat page (package data)."""

@@ -1,0 +1,1 @@
+"""Time-driven work: a small wrapper around APScheduler (only runner.py imports it) and the jobs."""
