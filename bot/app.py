@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.config import Settings, load_settings
 from bot.db.session import Database
 from bot.db.store import SqlStore
+from bot.llm import OpenAIRephraser
 from handlers.faq import FaqService
 from handlers.router import Bot
 from knowledge.live import LiveKnowledge
@@ -27,12 +28,14 @@ class Core:
         self.db.dispose()
 
 
-def build_core(settings: Settings | None = None) -> Core:
+def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None = None) -> Core:
+    """`knowledge`: an already loaded knowledge base to share (tests start many servers on one)."""
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = Database(settings.database_url)
     store = SqlStore(db)
-    knowledge = LiveKnowledge(Path(settings.knowledge_dir) if settings.knowledge_dir else None,
-                              settings.answer_threshold)
+    knowledge = knowledge or LiveKnowledge(Path(settings.knowledge_dir) if settings.knowledge_dir else None,
+                                           settings.answer_threshold)
     faq = FaqService(knowledge, settings.max_question_chars)
-    return Core(settings, db, store, knowledge, faq, Bot(faq, store))
+    rephraser = OpenAIRephraser(settings) if settings.openai_api_key else None
+    return Core(settings, db, store, knowledge, faq, Bot(faq, store, rephraser))

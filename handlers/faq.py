@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.i18n import format_date, t
 from knowledge.answer import Decision
+from handlers.ports import Rephraser
 from knowledge.live import LiveKnowledge
 from knowledge.schema import Entry
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,16 @@ def source_line(entry: Entry, lang: str = "ja") -> str:
     return f"{t('faq.source_label', lang)}: {' / '.join(items)}\n{as_of}"
 
 
+def is_faithful(original: str, rewritten: str) -> bool:
+    """A cheap guard on a rephrased answer: not empty, not much longer, and no number or date
+    that the reviewed answer does not contain (where a model would most likely invent one)."""
+    rewritten = rewritten.strip()
+    if not rewritten or len(rewritten) > len(original) * 1.5 + 40:
+        return False
+    allowed = set(_NUMBER.findall(unicodedata.normalize("NFKC", original)))
+    return set(_NUMBER.findall(unicodedata.normalize("NFKC", rewritten))) <= allowed
+
+
 class FaqService:
     def __init__(self, knowledge: LiveKnowledge, max_chars: int = 2000):
         self.knowledge = knowledge
@@ -88,6 +102,18 @@ class FaqService:
             return FaqResult(shown, False, t(key, **params), 0.0, None, [], None, False, [], rejected=True)
         decision = self.knowledge.engine.decide(question)
         return self.compose(decision, english=looks_english(question))
+
+    async def ask_rephrased(self, question: str, rephraser: Rephraser | None) -> FaqResult:
+        """`ask`, with the reviewed answer reworded for the question when a rephraser is set.
+        Sources and dates stay the entry's; any failure or doubtful wording keeps the original."""
+        result = self.ask(question)
+        entry = self.knowledge.engine.entry(result.entry_id) if result.entry_id else None
+        if rephraser is None or entry is None or not result.answered:
+            return result
+        body = await rephraser.rephrase(question, entry.answer)
+        if body is None or not is_faithful(entry.answer, body):
+            return result
+        return replace(result, answer=result.answer.replace(entry.answer, body.strip(), 1))
 
     def answer_entry(self, entry_id: str) -> FaqResult | None:
         """The answer for an entry the user picked (a suggestion button)."""

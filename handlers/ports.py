@@ -36,3 +36,9 @@ class Store(Protocol):
     def create_handoff(self, question_log_id: int | None, channel: str, user_ref: str | None,
                        conversation_ref: str | None, thread_ref: str | None,
                        question: str | None = None) -> HandoffTicket | None: ...
+
+
+class Rephraser(Protocol):
+    """Optional: words a reviewed answer to fit the user's exact question (an LLM, when configured)."""
+
+    async def rephrase(self, question: str, answer: str) -> str | None: ...

@@ -8,7 +8,7 @@ import logging
 from bot.i18n import t
 from handlers.faq import FaqResult, FaqService
 from handlers.messages import Action, ActionName, Button, Inbound, Reply
-from handlers.ports import QuestionRecord, Store
+from handlers.ports import QuestionRecord, Rephraser, Store
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +17,10 @@ ASK_COMMANDS = {"ask", "質問"}
 
 
 class Bot:
-    def __init__(self, faq: FaqService, store: Store):
+    def __init__(self, faq: FaqService, store: Store, rephraser: Rephraser | None = None):
         self.faq = faq
         self.store = store
+        self.rephraser = rephraser
 
     async def on_message(self, msg: Inbound) -> Reply:
         text = msg.text.strip()
@@ -45,7 +46,7 @@ class Bot:
         return Reply(text="\n".join(parts), meta={"kind": "help"})
 
     async def answer(self, msg: Inbound, question: str) -> Reply:
-        result = self.faq.ask(question)
+        result = await self.faq.ask_rephrased(question, self.rephraser)
         if result.rejected:
             return Reply(text=result.answer, ephemeral=True, meta={"kind": "rejected"})
         log_id = await asyncio.to_thread(self.store.record_question, QuestionRecord(

@@ -88,7 +88,7 @@ class FaqEngine:
         fitted, fitted_threshold = load_calibration(kb.root)
         self.calibration = calibration or fitted
         self.threshold = fitted_threshold if threshold is None else threshold
-        self.suggest_floor = self.threshold * 0.4
+        self.suggest_floor = self.threshold * 0.75
         self.index = FaqIndex(kb.entries, Analyzer(SynonymMap.build(kb.synonyms)))
         self._by_id = kb.by_id()
 

@@ -78,7 +78,7 @@ def test_invalid_yaml_and_duplicate_ids(tmp_path: Path) -> None:
         load_knowledge(root)
     assert str(path) in str(info.value) and "invalid YAML" in str(info.value)
     _write(root, GOOD_ENTRY + GOOD_ENTRY.split("entries:\n")[1])
-    with pytest.raises(KnowledgeError, match="duplicate id test.good"):
+    with pytest.raises(KnowledgeError, match=r"duplicate id test\.good"):
         load_knowledge(root)
 
 

@@ -44,7 +44,8 @@ def test_english_question_gets_an_english_summary(faq: FaqService) -> None:
     assert "In English:" in result.answer
 
 
-@pytest.mark.parametrize("question", ["明日の東京の天気は?", "確定申告のやり方を教えて", "Pythonでスクレイピングのコードを書いて"])
+@pytest.mark.parametrize("question", ["明日の東京の天気は?", "確定申告のやり方を教えて",
+                                      "Pythonでスクレイピングのコードを書いて"])
 def test_out_of_scope_is_declined_honestly(faq: FaqService, question: str) -> None:
     result = faq.ask(question)
     assert not result.answered and result.escalate

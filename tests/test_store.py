@@ -100,3 +100,9 @@ def test_conversation_reference_upsert(store: SqlStore) -> None:
     store.save_conversation("teams", "conv-1", '{"a": 2}')
     assert store.conversation("teams", "conv-1") == '{"a": 2}'
     assert store.conversation("teams", "missing") is None
+
+
+def test_head_constant_matches_the_migration_scripts() -> None:
+    from bot.db.session import HEAD_REVISION, head_revision
+
+    assert head_revision() == HEAD_REVISION
