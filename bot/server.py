@@ -2,12 +2,18 @@
 
 `build_app(core, host)` wires every channel to the same Bot; `serve()` runs it until SIGINT/SIGTERM
 (or, with --console, until the terminal chat ends), then waits for background work to finish.
+
+    POST /slack/events        Slack Events API, slash commands, interactivity (when Slack is configured)
+    POST /api/messages        Teams (Bot Framework); unauthenticated only on loopback or when allowed
+    GET  /healthz             200 once started, 503 while stopping
+    POST /admin/reload        reload the knowledge base now; from this machine, or with
+                              `Authorization: Bearer $DXLAB_ADMIN_TOKEN`; 200 or 422 with the ReloadResult
+    GET  /, /webchat/...      the local web chat: DXLAB_WEBCHAT=auto (on only on loopback) | on | off
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hmac
 import ipaddress
 import logging
@@ -15,7 +21,8 @@ import signal
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import partial
 
 from aiohttp import web
 
@@ -27,10 +34,15 @@ from bot.channels.web import WebChannel
 from bot.config import Settings, SettingsError, load_settings
 from bot.i18n import t
 from knowledge.live import LiveKnowledge
+from scheduler.jobs import (
+    KNOWLEDGE_POLL_SECONDS,
+    PURGE_EVENTS_EVERY_SECONDS,
+    purge_processed_events,
+    reload_knowledge_if_changed,
+)
+from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
-
-KB_POLL_SECONDS = 3.0
 
 
 @dataclass
@@ -86,7 +98,7 @@ def _admin_reload(knowledge: LiveKnowledge, token: str) -> Handler:
             return web.json_response({"error": "allowed from this machine only, or with DXLAB_ADMIN_TOKEN"},
                                      status=403)
         result = await asyncio.to_thread(knowledge.reload)
-        return web.json_response(dataclasses.asdict(result), status=200 if result.ok else 422)
+        return web.json_response(asdict(result), status=200 if result.ok else 422)
     return handler
 
 
@@ -94,20 +106,6 @@ async def _healthz(request: web.Request) -> web.Response:
     if not request.app[HEALTH].ready:
         return web.json_response({"status": "starting or stopping"}, status=503)
     return web.json_response({"status": "ok"})
-
-
-async def watch_knowledge(knowledge: LiveKnowledge, interval: float) -> None:
-    """Reload the knowledge base when its files change; a bad edit is refused and the old one kept."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            if await asyncio.to_thread(knowledge.changed):
-                log.info("knowledge files changed, reloading")
-                result = await asyncio.to_thread(knowledge.reload)
-                log.info("knowledge reload: ok=%s, %d entries, %d problem(s)", result.ok, result.entries,
-                         len(result.problems))
-        except Exception:  # the watcher must outlive a transient error (say, a file half written)
-            log.exception("knowledge watch failed; trying again in %.0f s", interval)
 
 
 def _mount_slack(app: web.Application, core: Core) -> None:
@@ -158,18 +156,26 @@ def _mount_teams(app: web.Application, core: Core, host: str, allow_unauthentica
     app.cleanup_ctx.append(running)
 
 
-def _mount_knowledge_watch(app: web.Application, knowledge: LiveKnowledge, interval: float) -> None:
-    async def watching(_: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(watch_knowledge(knowledge, interval), name="kb-watch")
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+def _mount_scheduler(app: web.Application, core: Core, kb_poll_seconds: float) -> None:
+    """Periodic work: dropping expired Slack delivery ids and, unless DXLAB_KB_WATCH=0, picking up
+    edited knowledge files (a bad edit is refused inside reload() and the old content kept)."""
+    scheduler = Scheduler()
+    scheduler.run_repeating("purge-delivery-ids", partial(purge_processed_events, core.store),
+                            PURGE_EVENTS_EVERY_SECONDS)
+    if core.settings.kb_watch:
+        scheduler.run_repeating("knowledge-watch", partial(reload_knowledge_if_changed, core.knowledge),
+                                kb_poll_seconds)
 
-    app.cleanup_ctx.append(watching)
+    async def running(_: web.Application) -> AsyncIterator[None]:
+        scheduler.start()
+        yield
+        await scheduler.stop()
+
+    app.cleanup_ctx.append(running)
 
 
 def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
-              kb_poll_seconds: float = KB_POLL_SECONDS) -> web.Application:
+              kb_poll_seconds: float = KNOWLEDGE_POLL_SECONDS) -> web.Application:
     """The aiohttp application for a server listening on `host` (which decides the loopback-only parts)."""
     settings = core.settings
     app = web.Application()
@@ -184,8 +190,7 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
             log.warning("web chat: on at / on a non-loopback address: anyone who can reach it can chat")
     else:
         log.info("web chat: off (on by default only on a loopback address; DXLAB_WEBCHAT=on forces it)")
-    if settings.kb_watch:
-        _mount_knowledge_watch(app, core.knowledge, kb_poll_seconds)
+    _mount_scheduler(app, core, kb_poll_seconds)
 
     async def ready(_: web.Application) -> None:
         health.ready = True

@@ -7,8 +7,8 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 from bot.i18n import format_date, t
-from knowledge.answer import Decision
 from handlers.ports import Rephraser
+from knowledge.answer import Decision
 from knowledge.live import LiveKnowledge
 from knowledge.schema import Entry
 
@@ -60,13 +60,13 @@ def input_problem(text: str, max_chars: int) -> tuple[str, dict[str, object]] | 
     if len(stripped) > max_chars:
         return "faq.too_long", {"limit": max_chars, "length": len(stripped)}
     categories = [unicodedata.category(c) for c in stripped if not c.isspace()]
-    readable = sum(1 for c in categories if c[0] in "LN")
-    if readable == 0:
-        symbols = sum(1 for c in categories if c == "So")
-        return ("faq.emoji_only" if symbols else "faq.unreadable"), {}
+    # Control characters and U+FFFD (what undecodable bytes become) mean binary, not text.
     garbage = sum(1 for c in categories if c[0] == "C") + stripped.count("\ufffd")
     if garbage * 4 > len(categories):
         return "faq.unreadable", {}
+    if not any(c[0] in "LN" for c in categories):
+        symbols = sum(1 for c in categories if c == "So")
+        return ("faq.emoji_only" if symbols else "faq.unreadable"), {}
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from bot.i18n import t
 from handlers.faq import FaqResult, FaqService
@@ -12,8 +13,11 @@ from handlers.ports import QuestionRecord, Rephraser, Store
 
 log = logging.getLogger(__name__)
 
+_TRAILING_MARKS = re.compile(r"[!!。.、]+$")
 HELP_WORDS = {"help", "ヘルプ", "使い方", "つかいかた", "?", "へるぷ", "hello", "こんにちは"}
 ASK_COMMANDS = {"ask", "質問"}
+THANKS_WORDS = {"ありがとう", "ありがとうございます", "ありがとうございました", "thanks", "thank you", "どうも",
+                "助かりました", "了解", "了解です", "わかりました", "分かりました", "承知しました"}
 
 
 class Bot:
@@ -28,6 +32,8 @@ class Bot:
             return await self._command(msg, text)
         if text.lower() in HELP_WORDS:
             return self.help_reply()
+        if _TRAILING_MARKS.sub("", text.lower()) in THANKS_WORDS:
+            return Reply(text=t("help.thanks"), meta={"kind": "thanks"})
         return await self.answer(msg, text)
 
     async def _command(self, msg: Inbound, text: str) -> Reply:

@@ -30,15 +30,16 @@ class Calibration:
     phrase_coverage: float = 2.0
     word_coverage: float = 4.0
     margin: float = 1.5
+    unknown: float = -2.0
 
     def confidence(self, features: tuple[float, ...]) -> float:
-        weights = (self.coverage, self.phrase_coverage, self.word_coverage, self.margin)
+        weights = (self.coverage, self.phrase_coverage, self.word_coverage, self.margin, self.unknown)
         z = self.bias + sum(w * x for w, x in zip(weights, features, strict=True))
         return 1.0 / (1.0 + math.exp(-z))
 
 
-def hit_features(hit: Hit, runner_up: Hit | None) -> tuple[float, float, float, float]:
-    """(coverage, phrase coverage, word coverage, margin) of a hit.
+def hit_features(hit: Hit, runner_up: Hit | None) -> tuple[float, float, float, float, float]:
+    """(coverage, phrase coverage, word coverage, margin, unknown share) of a hit.
 
     The margin over the runner-up is scaled by word coverage: a lone weak match (one shared
     word) is far ahead of the rest, but that says nothing about it being right.
@@ -46,7 +47,7 @@ def hit_features(hit: Hit, runner_up: Hit | None) -> tuple[float, float, float, 
     margin = 0.0
     if hit.score > 0:
         margin = (hit.score - (runner_up.score if runner_up else 0.0)) / hit.score
-    return hit.coverage, hit.phrase_coverage, hit.word_coverage, margin * hit.word_coverage
+    return hit.coverage, hit.phrase_coverage, hit.word_coverage, margin * hit.word_coverage, hit.unknown
 
 
 

@@ -2,9 +2,9 @@
 
 Positives and hard negatives come from the entries themselves: each fold holds one phrasing of
 every entry out of the index and asks it; the top hit is right or wrong. Plain negatives come
-from `calibration_oos.yaml`, questions the bot must decline. A logistic regression over
-(coverage, phrase coverage, word coverage, margin) is fitted to "the top hit is right", and the threshold is the
-one that best balances answering what it knows against declining what it does not.
+from `calibration_oos.yaml`, questions the bot must decline. A logistic regression over the
+hit's features (knowledge.answer.hit_features) is fitted to "the top hit is right", and the
+threshold is the lowest that still declines nearly all of the out-of-scope questions.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ L2 = 0.01
 
 @dataclass(frozen=True)
 class Sample:
-    features: tuple[float, float, float, float]
+    features: tuple[float, float, float, float, float]
     correct: bool
     in_scope: bool
 
 
-def _features(engine: FaqEngine, question: str) -> tuple[str | None, tuple[float, float, float, float]]:
+def _features(engine: FaqEngine, question: str) -> tuple[str | None, tuple[float, float, float, float, float]]:
     hits = engine.index.search(question, limit=2)
     if not hits:
-        return None, (0.0, 0.0, 0.0, 0.0)
+        return None, (0.0, 0.0, 0.0, 0.0, 1.0)
     return hits[0].entry.id, hit_features(hits[0], hits[1] if len(hits) > 1 else None)
 
 
@@ -57,18 +57,19 @@ def collect(kb: KnowledgeBase, oos: list[str]) -> list[Sample]:
 
 
 def fit(samples: list[Sample], steps: int = 4000, rate: float = 0.5) -> Calibration:
-    w = [0.0] * 5  # bias, coverage, phrase coverage, word coverage, margin
+    w = [0.0] * 6  # bias, coverage, phrase coverage, word coverage, margin, unknown share
     n = len(samples)
     for _ in range(steps):
-        grad = [0.0] * 5
+        grad = [0.0] * 6
         for s in samples:
             x = (1.0, *s.features)
             p = 1.0 / (1.0 + math.exp(-sum(wi * xi for wi, xi in zip(w, x, strict=True))))
             err = p - (1.0 if s.correct else 0.0)
-            for i in range(5):
+            for i in range(6):
                 grad[i] += err * x[i]
         w = [wi - rate * (g / n + (L2 * wi if i else 0.0)) for i, (wi, g) in enumerate(zip(w, grad, strict=True))]
-    return Calibration(bias=w[0], coverage=w[1], phrase_coverage=w[2], word_coverage=w[3], margin=w[4])
+    return Calibration(bias=w[0], coverage=w[1], phrase_coverage=w[2], word_coverage=w[3], margin=w[4],
+                       unknown=w[5])
 
 
 def best_threshold(samples: list[Sample], calibration: Calibration) -> tuple[float, float]:
@@ -110,6 +111,7 @@ def write(path: Path, calibration: Calibration, threshold: float, stats: dict[st
         f"  phrase_coverage: {calibration.phrase_coverage:.4f}",
         f"  word_coverage: {calibration.word_coverage:.4f}",
         f"  margin: {calibration.margin:.4f}",
+        f"  unknown: {calibration.unknown:.4f}",
         f"threshold: {threshold:.2f}",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -9,18 +9,21 @@ entry contains, is what the confidence is built on: it is bounded in 0..1, unlik
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
 from knowledge.schema import Entry
-from knowledge.text import Analyzer
+from knowledge.text import Analyzer, KanaSpellings
 
 K1 = 1.2
 B = 0.75
 TAG_WEIGHT = 0.8
 ANSWER_WEIGHT = 0.4
+UNKNOWN_KANA_WEIGHT = 0.3
+_KANA_WORD = re.compile(r"^w:[\u3041-\u309f\u30a1-\u30fcー]+$")
 PHRASE_SHARE = 0.3  # of the ranking score that comes from the best phrasing
 
 
@@ -31,6 +34,7 @@ class Hit:
     coverage: float  # share of the query's idf mass found in the entry (0..1)
     phrase_coverage: float  # the same, for the best single phrasing
     word_coverage: float  # the same, counting whole words only (readings left out)
+    unknown: float  # share of the query's word mass that no entry knows (天気, 確定申告)
 
 
 class _Bm25:
@@ -89,6 +93,8 @@ class FaqIndex:
         self.phrase_stops = np.append(self.phrase_starts[1:], len(phrase_docs))
         self.entry_terms = [set(d) for d in entry_docs]
         self.phrase_terms = [set(d) for d in phrase_docs]
+        vocabulary = [t[2:] for t in self.idf if t.startswith("w:")]
+        self.kana = KanaSpellings(analyzer, [*vocabulary, *analyzer.synonyms.canonical])
         self._entries_bm25 = _Bm25(entry_docs, self.idf)
         self._phrases_bm25 = _Bm25(phrase_docs, self.idf)
 
@@ -96,12 +102,21 @@ class FaqIndex:
         query = self.analyzer.features(text)
         if not query:
             return []
+        for term in [t for t in query if t not in self.idf and _KANA_WORD.match(t)]:
+            # An unknown word in kana only (コウセツシ, こうせつし) is usually a known kanji word
+            # spelled by sound: its reading bigrams carry the match, so it should not count as
+            # much unexplained information.
+            query[term] *= UNKNOWN_KANA_WEIGHT
+        spelled = self.kana.find(text)
+        if spelled:
+            query.update(self.analyzer.features(" ".join(spelled)))
         mass = {t: w * self.idf.get(t, self.unseen_idf) for t, w in query.items()}
         total = sum(mass.values()) or 1.0
         # Whole words tell "asked about something we do not cover" (天気, 確定申告) better than
         # reading bigrams, which match bits of almost anything.
         word_mass = {t: m for t, m in mass.items() if t.startswith("w:")}
         word_total = sum(word_mass.values()) or 1.0
+        unknown = sum(m for t, m in word_mass.items() if t not in self.idf) / word_total
         entry_scores = self._entries_bm25.scores(query)
         phrase_scores = self._phrases_bm25.scores(query)
         # Best phrasing per entry: phrasings of one entry are contiguous, so a reduceat does it.
@@ -117,5 +132,5 @@ class FaqIndex:
             coverage = sum(m for t, m in mass.items() if t in terms) / total
             phrase_cov = sum(m for t, m in mass.items() if t in phrase_terms) / total
             word_cov = sum(m for t, m in word_mass.items() if t in terms) / word_total
-            hits.append(Hit(self.entries[i], float(combined[i]), coverage, phrase_cov, word_cov))
+            hits.append(Hit(self.entries[i], float(combined[i]), coverage, phrase_cov, word_cov, unknown))
         return hits

@@ -7,6 +7,7 @@ also yields bigrams of its katakana reading, which match whatever script the use
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -28,7 +29,15 @@ _STOP_WORDS = {
     "the", "a", "an", "is", "are", "do", "does", "can", "i", "we", "you", "of", "to", "for", "in",
     # Sudachi's normalized forms of the same fillers (なる -> 成る, する -> 為る, …).
     "成る", "為る", "有る", "居る", "貰える", "貰う", "呉れる", "頂ける", "出る", "致す", "御座る", "構う", "分かる",
-    "on", "what", "how", "about", "please", "tell", "me", "my", "our", "be", "there", "and", "or",
+    # Everyday words of asking that say nothing about the topic.
+    "私達", "達", "感じ", "話", "既に", "全部", "可能", "可能性", "今迄", "迄", "まで", "から", "御", "さん", "他",
+    "何故", "なぜ", "所", "ところ", "簡単", "遣る", "やる", "有り", "あり", "一緒", "幾つ", "積もり", "様", "位",
+    "くらい", "ぐらい", "等", "など", "又", "また", "色々", "いろいろ", "本当", "ほんと", "大丈夫", "詳しい",
+    "自分", "皆", "皆さん", "辺", "辺り", "感じる", "聞く", "見る", "付く", "就く", "つく", "説明",
+    "can you", "explain", "this", "these", "that", "those", "with", "should", "would", "could", "will", "go",
+    "did", "say", "said", "any", "which", "who", "why", "have", "has", "had", "get", "know", "want", "need",
+    "there", "here", "from", "by", "at", "as", "if", "so", "was", "were", "been", "your", "us", "they", "them",
+    "on", "what", "how", "about", "please", "tell", "me", "my", "our", "be", "and", "or",
 }
 _READING_WEIGHT = 0.3
 # A word typed in hiragana only is often a kanji word spelled out (こうせつし): its reading
@@ -42,12 +51,23 @@ _KATAKANA = re.compile(r"^[\u30a1-\u30fcー]+$")
 
 
 @cache
+def _dictionary() -> Dictionary:
+    # The bundled sudachidict_core: nothing is downloaded at run time.
+    return Dictionary(dict="core")
+
+
+_per_thread = threading.local()
+
+
 def _tokenizer():  # type: ignore[no-untyped-def]
-    # The bundled sudachidict_core: nothing is downloaded at run time. `tokenizer()` replaced
+    # One tokenizer per thread: SudachiPy refuses concurrent use of one, and a reload builds the
+    # new index on a worker thread while the serving one answers. `tokenizer()` replaced
     # `create()` in SudachiPy 0.7; older releases only have the latter.
-    dictionary = Dictionary(dict="core")
-    make = getattr(dictionary, "tokenizer", None) or dictionary.create
-    return make(mode=SplitMode.C)
+    tok = getattr(_per_thread, "tokenizer", None)
+    if tok is None:
+        make = getattr(_dictionary(), "tokenizer", None) or _dictionary().create
+        tok = _per_thread.tokenizer = make(mode=SplitMode.C)
+    return tok
 
 
 def normalize(text: str) -> str:
@@ -100,17 +120,22 @@ class Analyzer:
 
     def __init__(self, synonyms: SynonymMap):
         self.synonyms = synonyms
-        self._tok = _tokenizer()
+
+    def reading(self, text: str) -> str:
+        """The katakana reading of `text` as written (no synonym mapping)."""
+        return self._analyse(text, synonyms=False)[1]
 
     def words(self, text: str) -> list[str]:
         """Content words of `text` in their dictionary (normalized) form."""
         return [w for w, weight in self._analyse(text)[0] if weight == 1.0]
 
-    def _analyse(self, text: str) -> tuple[list[tuple[str, float]], str]:
-        text = self.synonyms.apply(normalize(text))
+    def _analyse(self, text: str, synonyms: bool = True) -> tuple[list[tuple[str, float]], str]:
+        text = normalize(text)
+        if synonyms:
+            text = self.synonyms.apply(text)
         words: list[tuple[str, float]] = []
         reading: list[str] = []
-        for morpheme in self._tok.tokenize(text):
+        for morpheme in _tokenizer().tokenize(text):
             if morpheme.part_of_speech()[0] in _SKIP_POS:
                 continue
             word = _word(morpheme)
@@ -120,8 +145,9 @@ class Analyzer:
             # A compound (申込期限) also yields its short units (申込, 期限): the long unit keeps
             # precision, the short ones let 期限 alone still find it.
             parts = morpheme.split(SplitMode.A)
-            if len(parts) > 1:
-                words.extend((w, _PART_WEIGHT) for w in map(_word, parts) if w and w not in _STOP_WORDS)
+            if len(parts) > 1:  # single characters (家, 性, 御) say too little on their own
+                words.extend((w, _PART_WEIGHT) for w in map(_word, parts)
+                             if len(w) > 1 and w not in _STOP_WORDS)
             surface = morpheme.surface()
             if not surface.isascii():
                 form = morpheme.reading_form()
@@ -147,3 +173,40 @@ def _word(morpheme) -> str:  # type: ignore[no-untyped-def]
     surface = morpheme.surface()
     word = surface.strip().lower() if surface.isascii() else morpheme.normalized_form().lower()
     return _strip_long_vowels(word) if _KATAKANA.match(word) else word
+
+
+_KANA_RUN = re.compile(r"[\u3041-\u309f\u30a1-\u30fcー]{3,}")
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+MIN_READING = 4
+
+
+class KanaSpellings:
+    """Finds known words spelled out in kana (こうせつし -> 公設試, でじたる -> デジタル) in a question.
+
+    The morphological analyser cannot do this itself: it splits an unfamiliar kana run into
+    whatever real words it can (こう + 切 + し). Matching the run against the readings of the
+    index's own vocabulary (and of the synonym variants) recovers the word the user meant.
+    """
+
+    def __init__(self, analyzer: Analyzer, spellings: Iterable[str]):
+        readings: dict[str, str] = {}
+        for spelling in spellings:
+            # Kanji words of two or more characters, or katakana words of four or more: shorter
+            # ones (集, コード) hide inside unrelated kana runs.
+            if len(_KANJI.findall(spelling)) >= 2 or (_KATAKANA.match(spelling) and len(spelling) >= 4):
+                reading = analyzer.reading(spelling)
+                if len(reading) >= MIN_READING:
+                    readings.setdefault(reading, spelling)
+        self.spellings = readings
+        alternatives = sorted(readings, key=len, reverse=True)
+        self.pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+
+    def find(self, text: str) -> list[str]:
+        """The written forms of the known words spelled in kana inside `text`."""
+        if self.pattern is None:
+            return []
+        found = []
+        for run in _KANA_RUN.findall(normalize(text)):
+            katakana = _strip_long_vowels(_to_katakana(run))
+            found.extend(self.spellings[m.group(0)] for m in self.pattern.finditer(katakana))
+        return found

@@ -24,11 +24,11 @@ class Scheduler:
 
     def run_repeating(self, name: str, job: Job, seconds: float, first_after: float | None = None) -> None:
         """Run `job` every `seconds`; at most one run at a time, missed runs coalesced."""
-        start = None
-        if first_after is not None:
-            start = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=first_after)
+        options: dict[str, object] = {}
+        if first_after is not None:  # (an explicit next_run_time=None would add the job paused)
+            options["next_run_time"] = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=first_after)
         self._scheduler.add_job(self._guarded(name, job), "interval", seconds=seconds, id=name, name=name,
-                                replace_existing=True, max_instances=1, coalesce=True, next_run_time=start)
+                                replace_existing=True, max_instances=1, coalesce=True, **options)
 
     async def run_now(self, name: str) -> None:
         """Run a registered job at once (for tests and for the secretariat's manual triggers)."""

@@ -72,3 +72,8 @@ async def test_help_and_commands(core: Core) -> None:
 async def test_oversized_message_is_refused_politely(core: Core) -> None:
     reply = await core.bot.on_message(_msg("質問" * 30_000))
     assert reply.ephemeral and "長すぎる" in reply.text
+
+
+async def test_thanks_is_acknowledged_not_declined(core: Core) -> None:
+    reply = await core.bot.on_message(_msg("ありがとうございました!"))
+    assert reply.meta["kind"] == "thanks" and "どういたしまして" in reply.text

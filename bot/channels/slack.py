@@ -27,6 +27,7 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -46,6 +47,7 @@ THREADS = "slack-thread"  # conversation_reference.channel for the threads the b
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 # A message with any other subtype is not a person writing: edits, deletions, joins, bot posts…
 PERSON_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
+ANSWER_CONCURRENCY = 8
 ACTION_IDS = re.compile(rf"^(?:{'|'.join(a.value for a in ActionName)}){ACTION_SEPARATOR}\d+$")
 
 
@@ -130,11 +132,20 @@ class SlackChannel:
         self.bot = bot
         self.store = store
         self.tasks = BackgroundTasks("slack")
-        self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        self.session: aiohttp.ClientSession | None = None  # opened by start(), inside the event loop
+        # Answers are worked out a few at a time: under a burst, the CPU goes to acknowledging
+        # every request within Slack's 3 s first, and the answers follow.
+        self.answering = asyncio.Semaphore(ANSWER_CONCURRENCY)
         self.verifier = SignatureVerifier(settings.slack_signing_secret) if settings.slack_signing_secret else None
         # Signatures are checked in handle(), before the body is parsed; Socket Mode needs none.
-        self.app = AsyncApp(name="dxlab", client=self.client, process_before_response=True,
+        self.app = AsyncApp(name="dxlab", token=settings.slack_bot_token, process_before_response=True,
                             request_verification_enabled=False)
+        # Set on bolt's own client: handing bolt a client instead makes it warn, at every start,
+        # that the token (which it also reads from SLACK_BOT_TOKEN) goes unused.
+        self.client: AsyncWebClient = self.app.client
+        self.client.base_url = settings.slack_api_url
+        # A burst of answers can meet Slack's per-channel rate limit: wait as its 429 asks, then retry.
+        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
         self.app.use(DropRepeatedEvents(store))
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
@@ -143,24 +154,34 @@ class SlackChannel:
         self.app.command(re.compile(r"^/"))(self._on_command)
         self.app.action(ACTION_IDS)(self._on_action)
         self.socket = AsyncSocketModeHandler(self.app, settings.slack_app_token) if settings.slack_app_token else None
+        self.connecting: asyncio.Task[None] | None = None
 
     @property
     def http_enabled(self) -> bool:
         return self.verifier is not None
 
     async def start(self) -> None:
-        if self.socket is None:
-            return
-        try:
-            await self.socket.connect_async()
-            log.info("slack: connected over Socket Mode")
-        except (SlackApiError, aiohttp.ClientError, OSError):
-            log.exception("slack: Socket Mode connection failed; Slack stays off until restart")
+        # One pooled HTTP session for every Web API and response_url call: without it slack_sdk
+        # opens (and tears down) a connection per call.
+        self.session = aiohttp.ClientSession()
+        self.client.session = self.session
+        if self.socket is not None:
+            # slack_sdk retries a failed connection forever, so start-up does not wait for it.
+            self.connecting = asyncio.create_task(self._connect_socket(self.socket), name="slack-socket-mode")
+
+    async def _connect_socket(self, socket: AsyncSocketModeHandler) -> None:
+        await socket.connect_async()
+        log.info("slack: connected over Socket Mode")
 
     async def close(self) -> None:
+        if self.connecting is not None:
+            self.connecting.cancel()
+            await asyncio.gather(self.connecting, return_exceptions=True)
         if self.socket is not None:
             await self.socket.close_async()
         await self.tasks.close()
+        if self.session is not None:
+            await self.session.close()
 
     # -- HTTP edge ---------------------------------------------------------------------------
 
@@ -253,7 +274,8 @@ class SlackChannel:
 
     async def _reply(self, place: Place, work: Awaitable[Reply]) -> None:
         try:
-            reply = await work
+            async with self.answering:
+                reply = await work
         except Exception:
             log.exception("slack: handling failed (channel %s, thread %s)", place.channel, place.thread_ts)
             reply = Reply(text=t("error.generic"), ephemeral=True)
@@ -266,7 +288,7 @@ class SlackChannel:
         text, blocks = render(reply, asked=(place.user, place.asked) if place.asked and not reply.ephemeral else None)
         if place.response_url and place.thread_ts is None:
             # response_url ignores thread_ts, so it serves only replies that do not belong in a thread.
-            sent = await AsyncWebhookClient(place.response_url).send(
+            sent = await AsyncWebhookClient(place.response_url, session=self.session).send(
                 text=text, blocks=blocks, replace_original=False,
                 response_type="ephemeral" if reply.ephemeral else "in_channel")
             if sent.status_code != 200:

@@ -42,7 +42,7 @@ CHANNEL = "teams"
 AUTH_TIMEOUT_S = 10.0
 BLOCKING_WORKERS = 4  # stuck key or token downloads must not use up the default executor the store needs
 WELCOME_DEDUPE = dt.timedelta(minutes=10)  # Teams announces one install as two activities
-CARD_VERSION = "1.4"  # the newest version every Teams client (desktop, web, mobile) renders
+CARD_VERSION = "1.4"  # ActionSet and button styles need 1.2 or newer; Teams renders 1.4 on every client
 BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
 
 

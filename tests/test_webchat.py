@@ -1,0 +1,153 @@
+"""The local web chat: its JSON API, and the page itself driven in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from yarl import URL
+
+from bot.channels.web import COOKIE
+from bot.db.models import Feedback, QuestionLog
+from bot.i18n import t
+from tests.conftest import FAILED, Running, ServerFactory, SettingsFactory
+
+QUESTION = "会社単独で応募できますか?"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+async def server(start_server: ServerFactory, make_settings: SettingsFactory) -> Running:
+    return await start_server(make_settings())
+
+
+async def send(http, server: Running, payload: object) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+    async with http.post(f"{server.url}/webchat/api/message", json=payload) as response:
+        return response.status, await response.json()
+
+
+async def test_a_question_gets_the_answer_with_source_and_buttons(http, server) -> None:
+    status, reply = await send(http, server, {"text": QUESTION})
+    assert status == 200
+    assert reply["text"] and reply["source"].startswith("出典")
+    assert [b["action"] for b in reply["buttons"]] == ["feedback_up", "feedback_down", "handoff"]
+    assert reply["ephemeral"] is False
+
+
+async def test_the_conversation_is_kept_per_browser(http, server) -> None:
+    await send(http, server, {"text": QUESTION})
+    conversation = http.cookie_jar.filter_cookies(URL(server.url))[COOKIE].value
+    await send(http, server, {"text": "選定されるとどんな支援がありますか?"})
+    with server.core.db.session() as s:
+        refs = s.scalars(select(QuestionLog.conversation_ref)).all()
+    assert refs == [conversation, conversation]
+
+
+async def test_a_button_press_is_recorded(http, server) -> None:
+    _, reply = await send(http, server, {"text": QUESTION})
+    up = reply["buttons"][0]
+    status, thanks = await send(http, server, {"action": up["action"], "value": up["value"]})
+    assert (status, thanks["text"], thanks["ephemeral"]) == (200, t("feedback.thanks"), True)
+    with server.core.db.session() as s:
+        [row] = s.scalars(select(Feedback)).all()
+    assert (row.question_log_id, row.value) == (int(up["value"]), 1)
+
+
+async def test_a_too_long_question_is_declined_politely(http, server) -> None:
+    status, reply = await send(http, server, {"text": "あ" * 60_000})
+    assert status == 200
+    assert reply["text"] == t("faq.too_long", limit=server.core.settings.max_question_chars, length=60_000)
+
+
+@pytest.mark.parametrize(("body", "content_type", "status"), [
+    (b'{"text": ', "application/json", 400),
+    (b'["text"]', "application/json", 400),
+    (b'{"text": 42}', "application/json", 400),
+    (b'{"action": "format_disk", "value": "1"}', "application/json", 400),
+    (b'{"action": ["feedback_up"], "value": "1"}', "application/json", 400),
+    (b'{"action": "feedback_up", "value": 1}', "application/json", 400),
+    (b"text=hello", "application/x-www-form-urlencoded", 415),
+])
+async def test_malformed_requests_are_4xx(http, server, body: bytes, content_type: str, status: int) -> None:
+    async with http.post(f"{server.url}/webchat/api/message", data=body,
+                         headers={"Content-Type": content_type}) as response:
+        assert response.status == status
+        assert "Traceback" not in await response.text()
+
+
+async def test_a_failure_shows_the_generic_apology(http, server) -> None:
+    with server.core.db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE feedback"))
+        conn.execute(text("DROP TABLE handoff_request"))
+        conn.execute(text("DROP TABLE question_log"))
+    status, reply = await send(http, server, {"text": QUESTION})
+    assert (status, reply["text"]) == (500, t("error.generic"))
+
+
+async def test_the_page_carries_its_strings_and_a_strict_policy(http, server) -> None:
+    async with http.get(f"{server.url}/") as response:
+        assert response.status == 200
+        page = await response.text()
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert f"<title>{t('web.title')}</title>" in page
+    assert t("web.placeholder") in page
+    for asset in ("app.js", "style.css"):
+        async with http.get(f"{server.url}/webchat/{asset}") as response:
+            assert response.status == 200
+
+
+# -- the page in a real browser ---------------------------------------------------------------
+
+@pytest.fixture
+async def browser_page(artifacts: Path, request: pytest.FixtureRequest) -> AsyncIterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await browser.new_page(locale="ja-JP")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            yield page
+            assert errors == [], f"script errors on the page: {errors}"
+        finally:
+            if request.node.stash.get(FAILED, False):
+                await page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+            await browser.close()
+
+
+async def test_typing_a_question_shows_the_answer_with_its_source(server, browser_page) -> None:
+    page = browser_page
+    await page.goto(f"{server.url}/")
+    assert await page.title() == t("web.title")
+    await page.get_by_placeholder(t("web.placeholder")).fill(QUESTION)
+    await page.keyboard.press("Enter")
+    answer = page.locator(".msg.bot").filter(has=page.locator(".source")).last
+    await answer.wait_for()
+    assert (await answer.locator(".source").inner_text()).startswith("出典")
+    assert await page.locator(".msg.user .text").last.inner_text() == QUESTION
+    await answer.get_by_role("button", name=t("button.feedback_up")).click()
+    await page.get_by_text(t("feedback.thanks")).wait_for()
+    assert await answer.get_by_role("button", name=t("button.feedback_down")).is_disabled()
+
+
+async def test_markup_in_a_question_is_shown_as_text(server, browser_page) -> None:
+    page = browser_page
+    hostile = '<img src=x onerror="document.title=\'pwned\'"><b>太字</b>'
+    await page.goto(f"{server.url}/")
+    await page.get_by_placeholder(t("web.placeholder")).fill(hostile)
+    await page.get_by_role("button", name=t("web.send")).click()
+    await page.locator(".msg.bot:not(.thinking)").nth(1).wait_for()
+    assert await page.locator(".msg.user .text").last.inner_text() == hostile
+    assert await page.locator(".log img, .log b").count() == 0
+    assert await page.title() == t("web.title")
+
