@@ -99,7 +99,7 @@ class FaqIndex:
         self._phrases_bm25 = _Bm25(phrase_docs, self.idf)
 
     def search(self, text: str, limit: int = 5) -> list[Hit]:
-        query = self.analyzer.features(text)
+        query = self.analyzer.features(self.kana.rewrite(text))
         if not query:
             return []
         for term in [t for t in query if t not in self.idf and _KANA_WORD.match(t)]:
@@ -107,9 +107,6 @@ class FaqIndex:
             # spelled by sound: its reading bigrams carry the match, so it should not count as
             # much unexplained information.
             query[term] *= UNKNOWN_KANA_WEIGHT
-        spelled = self.kana.find(text)
-        if spelled:
-            query.update(self.analyzer.features(" ".join(spelled)))
         mass = {t: w * self.idf.get(t, self.unseen_idf) for t, w in query.items()}
         total = sum(mass.values()) or 1.0
         # Whole words tell "asked about something we do not cover" (天気, 確定申告) better than

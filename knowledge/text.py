@@ -34,6 +34,7 @@ _STOP_WORDS = {
     "何故", "なぜ", "所", "ところ", "簡単", "遣る", "やる", "有り", "あり", "一緒", "幾つ", "積もり", "様", "位",
     "くらい", "ぐらい", "等", "など", "又", "また", "色々", "いろいろ", "本当", "ほんと", "大丈夫", "詳しい",
     "自分", "皆", "皆さん", "辺", "辺り", "感じる", "聞く", "見る", "付く", "就く", "つく", "説明",
+    "化する", "without", "new",
     "can you", "explain", "this", "these", "that", "those", "with", "should", "would", "could", "will", "go",
     "did", "say", "said", "any", "which", "who", "why", "have", "has", "had", "get", "know", "want", "need",
     "there", "here", "from", "by", "at", "as", "if", "so", "was", "were", "been", "your", "us", "they", "them",
@@ -121,15 +122,16 @@ class Analyzer:
     def __init__(self, synonyms: SynonymMap):
         self.synonyms = synonyms
 
-    def reading(self, text: str) -> str:
+    def reading(self, text: str, keep_long_vowels: bool = False) -> str:
         """The katakana reading of `text` as written (no synonym mapping)."""
-        return self._analyse(text, synonyms=False)[1]
+        return self._analyse(text, synonyms=False, keep_long_vowels=keep_long_vowels)[1]
 
     def words(self, text: str) -> list[str]:
         """Content words of `text` in their dictionary (normalized) form."""
         return [w for w, weight in self._analyse(text)[0] if weight == 1.0]
 
-    def _analyse(self, text: str, synonyms: bool = True) -> tuple[list[tuple[str, float]], str]:
+    def _analyse(self, text: str, synonyms: bool = True,
+                 keep_long_vowels: bool = False) -> tuple[list[tuple[str, float]], str]:
         text = normalize(text)
         if synonyms:
             text = self.synonyms.apply(text)
@@ -152,7 +154,8 @@ class Analyzer:
             if not surface.isascii():
                 form = morpheme.reading_form()
                 reading.append(form if _KATAKANA.match(form) else _to_katakana(surface))
-        return words, _strip_long_vowels("".join(reading))
+        joined = "".join(reading)
+        return words, joined if keep_long_vowels else _strip_long_vowels(joined)
 
     def features(self, text: str) -> Counter[str]:
         words, reading = self._analyse(text)
@@ -169,9 +172,23 @@ def _strip_long_vowels(text: str) -> str:
     return _LONG_VOWEL_END.sub("", text)
 
 
+_ENGLISH_SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ies", "ed", "es", "s")
+
+
+def english_stem(word: str) -> str:
+    """A crude suffix stripper (evaluated, evaluation -> evaluat): enough for short questions."""
+    for suffix in _ENGLISH_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
 def _word(morpheme) -> str:  # type: ignore[no-untyped-def]
     surface = morpheme.surface()
-    word = surface.strip().lower() if surface.isascii() else morpheme.normalized_form().lower()
+    if surface.isascii():
+        word = surface.strip().lower()
+        return english_stem(word) if word.isalpha() and word not in _STOP_WORDS else word
+    word = morpheme.normalized_form().lower()
     return _strip_long_vowels(word) if _KATAKANA.match(word) else word
 
 
@@ -182,6 +199,9 @@ MIN_READING = 4
 
 class KanaSpellings:
     """Finds known words spelled out in kana (こうせつし -> 公設試, でじたる -> デジタル) in a question.
+
+    Readings are matched with long vowels kept, so that katakana and hiragana line up one
+    character for one and the kana can be replaced in place.
 
     The morphological analyser cannot do this itself: it splits an unfamiliar kana run into
     whatever real words it can (こう + 切 + し). Matching the run against the readings of the
@@ -194,19 +214,26 @@ class KanaSpellings:
             # Kanji words of two or more characters, or katakana words of four or more: shorter
             # ones (集, コード) hide inside unrelated kana runs.
             if len(_KANJI.findall(spelling)) >= 2 or (_KATAKANA.match(spelling) and len(spelling) >= 4):
-                reading = analyzer.reading(spelling)
+                reading = analyzer.reading(spelling, keep_long_vowels=True)
                 if len(reading) >= MIN_READING:
                     readings.setdefault(reading, spelling)
         self.spellings = readings
         alternatives = sorted(readings, key=len, reverse=True)
         self.pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
 
-    def find(self, text: str) -> list[str]:
-        """The written forms of the known words spelled in kana inside `text`."""
+    def rewrite(self, text: str) -> str:
+        """`text` with known words written in kana replaced by their usual spelling."""
         if self.pattern is None:
-            return []
-        found = []
-        for run in _KANA_RUN.findall(normalize(text)):
-            katakana = _strip_long_vowels(_to_katakana(run))
-            found.extend(self.spellings[m.group(0)] for m in self.pattern.finditer(katakana))
-        return found
+            return text
+
+        def replace_run(run: re.Match[str]) -> str:
+            original = run.group(0)
+            out, last = [], 0
+            # Matched on katakana, spliced into the original: the conversion is one character
+            # for one, so the offsets agree and the unmatched kana stays as typed.
+            for m in self.pattern.finditer(_to_katakana(original)):
+                out += [original[last:m.start()], f" {self.spellings[m.group(0)]} "]
+                last = m.end()
+            return "".join(out) + original[last:]
+
+        return _KANA_RUN.sub(replace_run, normalize(text))
