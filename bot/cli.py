@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import SettingsError, load_settings
+from bot.i18n import t
 
 
 def _print_json(obj: object) -> None:
@@ -196,7 +197,7 @@ def cmd_teams_package(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dxlab", description="地域DX推進ラボ 相談窓口ボット")
+    p = argparse.ArgumentParser(prog="dxlab", description=t("help.title"))
     sub = p.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer one question (or one per line with --jsonl)")

@@ -72,8 +72,25 @@ def _tokenizer():  # type: ignore[no-untyped-def]
 
 
 def normalize(text: str) -> str:
-    """NFKC (half-width kana, full-width digits and letters), lower-case, single spaces."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+    """NFKC (half-width kana, full-width digits and letters), lower-case, single spaces, and
+    one spelling for the call's rounds (see _round)."""
+    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+    return _ROUND.sub(_round, text)
+
+
+_KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ROUND_NAMES = {1: "第一弾", 2: "第二弾", 3: "第三弾", 4: "第四弾"}
+LATER_ROUNDS = "第五弾以降"
+_ROUND = re.compile(r"第\s*([0-9]{1,2}|[一二三四五六七八九十]{1,2})\s*(?:弾|回(?:目)?の?公募|次公募)")
+
+
+def _round(match: re.Match[str]) -> str:
+    # 第3弾, 第三弾 and 第3回公募 are one round; any round after the fourth is one "later round",
+    # so that a question about round 5 meets the entry saying it is not public yet, and never
+    # the answer about round 3 that merely shares the words 第, 弾 and a digit.
+    raw = match.group(1)
+    number = int(raw) if raw.isdigit() else sum(_KANJI_DIGITS[c] for c in raw)
+    return f" {_ROUND_NAMES.get(number, LATER_ROUNDS)} "
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,13 @@ def test_bad_input_gets_a_clear_answer(faq: FaqService, text: str, key_phrase: s
     result = faq.ask(text)
     assert key_phrase in result.answer
     assert not result.answered and result.entry_id is None
+
+
+@pytest.mark.parametrize("question", ["第5弾の締切はいつ?", "第８弾で選ばれた地域は?", "第十弾の結果を教えて"])
+def test_rounds_after_the_known_ones_are_handed_off_not_confused(faq: FaqService, question: str) -> None:
+    result = faq.ask(question)
+    assert result.entry_id == "rounds.later-rounds" and not result.answered and result.escalate
+
+
+def test_round_spellings_are_one_round() -> None:
+    assert normalize("第3弾") == normalize("第三弾") == normalize("第３回公募")
