@@ -46,14 +46,17 @@ def in_process_latencies(lines: list[str], db_dir: Path) -> list[float]:
     from bot.app import build_core
     from bot.cli import _ask_logged
     from bot.config import load_settings
+    from bot.db.log_writer import QuestionLogWriter
 
     env = {"DXLAB_DATABASE_URL": f"sqlite:///{db_dir / 'inproc.db'}", "DXLAB_LOG_LEVEL": "WARNING"}
     core = build_core(load_settings(env=env, dotenv_path=Path("/nonexistent")))
+    writer = QuestionLogWriter(core.db)
     out = []
     for q in lines:
         t = time.perf_counter()
-        _ask_logged(core, q)
+        _ask_logged(core, writer, q)
         out.append(time.perf_counter() - t)
+    writer.close()
     core.close()
     return out
 

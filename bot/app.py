@@ -9,7 +9,6 @@ from pathlib import Path
 from bot.config import Settings, load_settings
 from bot.db.session import Database
 from bot.db.store import SqlStore
-from bot.llm import OpenAIRephraser
 from handlers.faq import FaqService
 from handlers.router import Bot
 from knowledge.live import LiveKnowledge
@@ -37,5 +36,9 @@ def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None
     knowledge = knowledge or LiveKnowledge(Path(settings.knowledge_dir) if settings.knowledge_dir else None,
                                            settings.answer_threshold)
     faq = FaqService(knowledge, settings.max_question_chars)
-    rephraser = OpenAIRephraser(settings) if settings.openai_api_key else None
+    rephraser = None
+    if settings.openai_api_key:
+        from bot.llm import OpenAIRephraser  # the openai package is slow to import: only when used
+
+        rephraser = OpenAIRephraser(settings)
     return Core(settings, db, store, knowledge, faq, Bot(faq, store, rephraser))

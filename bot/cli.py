@@ -9,8 +9,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.app import Core, build_core
 from bot.config import SettingsError, load_settings
+from bot.db.log_writer import QuestionLogWriter
 from bot.i18n import t
+from handlers.ports import QuestionRecord
 
 
 def _print_json(obj: object) -> None:
@@ -25,18 +28,18 @@ def _stdin_lines():  # type: ignore[no-untyped-def]
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.app import build_core
 
     core = build_core()
+    writer = QuestionLogWriter(core.db)
     try:
         if args.jsonl:
             for line in _stdin_lines():
-                _print_json(_ask_logged(core, line))
+                _print_json(_ask_logged(core, writer, line))
             return 0
         question = " ".join(args.question) if args.question else ""
         if not args.question and not sys.stdin.isatty():
             question = "\n".join(_stdin_lines())
-        result = _ask_logged(core, question)
+        result = _ask_logged(core, writer, question)
         if args.json:
             _print_json(result)
         else:
@@ -45,15 +48,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(result["source_line"])
         return 0
     finally:
+        writer.close()
         core.close()
 
 
-def _ask_logged(core, question: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    from handlers.ports import QuestionRecord
-
+def _ask_logged(core: Core, writer: QuestionLogWriter, question: str) -> dict[str, object]:
     result = core.faq.ask(question)
     if not result.rejected:
-        core.store.record_question(QuestionRecord(
+        writer.submit(QuestionRecord(
             channel="cli", user_ref=None, conversation_ref=None, question=result.question,
             entry_id=result.entry_id, confidence=result.confidence, answered=result.answered,
             escalated=result.escalate))
@@ -124,7 +126,6 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_gaps(args: argparse.Namespace) -> int:
-    from bot.app import build_core
     from bot.db.store import question_misses
     from knowledge.gaps import Miss, group_misses
 
@@ -162,7 +163,6 @@ def cmd_kb_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.app import build_core
     from bot.channels.console import run_console
 
     core = build_core()

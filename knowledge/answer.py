@@ -92,6 +92,14 @@ class FaqEngine:
         self.suggest_floor = self.threshold * 0.75
         self.index = FaqIndex(kb.entries, Analyzer(SynonymMap.build(kb.synonyms)))
         self._by_id = kb.by_id()
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Answer one Japanese and one English question now, so that the first user's answer
+        does not pay for lazy set-up inside the tokenizer, regex engine and numpy."""
+        questions = [q for e in self.kb.entries for q in e.questions]
+        for question in questions[:1] + [q for q in questions if q.isascii()][:1]:
+            self.index.search(question)
 
     def entry(self, entry_id: str) -> Entry | None:
         return self._by_id.get(entry_id)

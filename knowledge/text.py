@@ -93,6 +93,28 @@ def _round(match: re.Match[str]) -> str:
     return f" {_ROUND_NAMES.get(number, LATER_ROUNDS)} "
 
 
+def trie_pattern(words: Iterable[str]) -> str:
+    """One regex for many literal words, shaped as a trie so that matching does not try every
+    word in turn (a flat alternation of a thousand words is the slow part of a short question).
+    Longer continuations come before a word's end, so the longest word at a position wins."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if "" in node:
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return build(trie)
+
+
 @dataclass(frozen=True)
 class SynonymMap:
     """Longest-first replacement of user variants by the canonical term, on normalized text."""
@@ -113,20 +135,22 @@ class SynonymMap:
                     canonical.setdefault(key, target)
         if not canonical:
             return cls(pattern=None, canonical={})
-        alternatives = sorted(canonical, key=len, reverse=True)
-        parts = []
-        for alt in alternatives:
-            escaped = re.escape(alt)
-            # ASCII variants must match whole words ("ipa" must not fire inside "ipad").
-            if alt.isascii() and alt[:1].isalnum():
-                escaped = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
-            parts.append(escaped)
-        return cls(pattern=re.compile("|".join(parts)), canonical=canonical)
+        return cls(pattern=re.compile(trie_pattern(canonical)), canonical=canonical)
 
     def apply(self, text: str) -> str:
         if self.pattern is None:
             return text
-        return self.pattern.sub(lambda m: f" {self.canonical[m.group(0)]} ", text)
+
+        def replace(m: re.Match[str]) -> str:
+            found = m.group(0)
+            # ASCII variants must be whole words ("ipa" must not fire inside "ipad").
+            if found.isascii() and found[:1].isalnum() and (
+                    (m.start() > 0 and text[m.start() - 1].isascii() and text[m.start() - 1].isalnum())
+                    or (m.end() < len(text) and text[m.end()].isascii() and text[m.end()].isalnum())):
+                return found
+            return f" {self.canonical[found]} "
+
+        return self.pattern.sub(replace, text)
 
 
 def _to_katakana(text: str) -> str:
@@ -235,8 +259,7 @@ class KanaSpellings:
                 if len(reading) >= MIN_READING:
                     readings.setdefault(reading, spelling)
         self.spellings = readings
-        alternatives = sorted(readings, key=len, reverse=True)
-        self.pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+        self.pattern = re.compile(trie_pattern(readings)) if readings else None
 
     def rewrite(self, text: str) -> str:
         """`text` with known words written in kana replaced by their usual spelling."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def test_jsonl_answers_in_order_and_flushes_each_line(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 0
     assert [a["question"] for a in answers] == ["応募資格は?", "明日の天気は?", "DXセレクションとは"]
     assert answers[1]["answered"] is False and answers[1]["entry_id"] is None and answers[1]["escalate"]
+    with sqlite3.connect(tmp_path / "q.db") as db:  # logged behind the answers, all of them by exit
+        logged = [row[0] for row in db.execute("SELECT question FROM question_log ORDER BY id")]
+    assert logged == ["応募資格は?", "明日の天気は?", "DXセレクションとは"]
 
 
 def test_jsonl_survives_bad_input(tmp_path: Path) -> None:
