@@ -43,6 +43,7 @@ from scheduler.jobs import (
 from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
+logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its per-job INFO lines drown the start-up log
 
 
 @dataclass
@@ -186,6 +187,7 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
     _mount_teams(app, core, host, allow_unauthenticated)
     if webchat_enabled(settings, host):
         app.router.add_routes(WebChannel(core.bot).routes())
+        log.info("web chat: on at / (open the server's address in a browser)")
         if not is_loopback(host):
             log.warning("web chat: on at / on a non-loopback address: anyone who can reach it can chat")
     else:
@@ -219,14 +221,19 @@ async def _console_lines() -> AsyncIterator[str]:
         yield line
 
 
-async def _console(core: Core) -> None:
+async def _console(core: Core, stop: asyncio.Event) -> None:
+    """The terminal chat beside the server. `exit`, or the end of a terminal's input (Ctrl-D),
+    stops the server; input that is not a terminal (/dev/null under a process manager) merely
+    ends the chat and the server keeps serving."""
     def write(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 
     write(t("console.banner") + "\n")
-    await converse(core.bot, _console_lines(), write)
-    write(t("console.bye") + "\n")
+    typed_exit = await converse(core.bot, _console_lines(), write)
+    if typed_exit or sys.stdin.isatty():
+        write(t("console.bye") + "\n")
+        stop.set()
 
 
 async def run(core: Core, host: str, port: int, console: bool = False, allow_unauthenticated: bool = False) -> int:
@@ -244,9 +251,7 @@ async def run(core: Core, host: str, port: int, console: bool = False, allow_una
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    chat = asyncio.create_task(_console(core)) if console else None
-    if chat is not None:
-        chat.add_done_callback(lambda _: stop.set())  # `exit` or Ctrl-D in the terminal stops the server
+    chat = asyncio.create_task(_console(core, stop)) if console else None
     try:
         await stop.wait()
     finally:

@@ -25,13 +25,14 @@ def render(reply: Reply) -> tuple[str, list[Button]]:
     return "\n".join(lines), choices
 
 
-async def converse(bot: Bot, lines, write) -> None:  # type: ignore[no-untyped-def]
-    """One conversation: read lines, answer each; a number presses the matching button."""
+async def converse(bot: Bot, lines, write) -> bool:  # type: ignore[no-untyped-def]
+    """One conversation: read lines, answer each; a number presses the matching button.
+    True when the user typed an exit word, False when the input simply ended."""
     choices: list[Button] = []
     async for line in lines:
         text = line.strip()
         if text.lower() in EXIT_WORDS:
-            break
+            return True
         if text.isdigit() and 1 <= int(text) <= len(choices):
             button = choices[int(text) - 1]
             reply = await bot.on_action(Action("console", "console-user", "console", button.action, button.value))
@@ -40,6 +41,7 @@ async def converse(bot: Bot, lines, write) -> None:  # type: ignore[no-untyped-d
         shown, new_choices = render(reply)
         choices = new_choices or choices
         write(f"{t('console.bot')}{shown}\n")
+    return False
 
 
 def run_console(bot: Bot) -> int:
