@@ -93,6 +93,8 @@ class FaqService:
     def __init__(self, knowledge: LiveKnowledge, max_chars: int = 2000):
         self.knowledge = knowledge
         self.max_chars = max_chars
+        for lang in ("ja", "en"):  # load the text catalogues now, not during the first answers
+            t("faq.decline", lang)
 
     def ask(self, question: str) -> FaqResult:
         problem = input_problem(question, self.max_chars)
