@@ -13,7 +13,6 @@ from bot.app import Core, build_core
 from bot.config import SettingsError, load_settings
 from bot.db.log_writer import QuestionLogWriter
 from bot.i18n import t
-from handlers.ports import QuestionRecord
 
 
 def _print_json(obj: object) -> None:
@@ -55,10 +54,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def _ask_logged(core: Core, writer: QuestionLogWriter, question: str) -> dict[str, object]:
     result = core.faq.ask(question)
     if not result.rejected:
-        writer.submit(QuestionRecord(
-            channel="cli", user_ref=None, conversation_ref=None, question=result.question,
-            entry_id=result.entry_id, confidence=result.confidence, answered=result.answered,
-            escalated=result.escalate))
+        writer.submit(result.record("cli", None, None))
     out = result.as_json()
     if result.source_line:
         out["source_line"] = result.source_line

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 from bot.i18n import format_date, t
-from handlers.ports import Rephraser
+from handlers.ports import QuestionRecord, Rephraser
 from knowledge.answer import Decision
 from knowledge.live import LiveKnowledge
 from knowledge.schema import Entry
@@ -32,6 +32,12 @@ class FaqResult:
     kind: str | None = None
     rejected: bool = False  # the input itself was refused (empty, too long, unreadable)
     suggestion_labels: list[str] = field(default_factory=list)
+
+    def record(self, channel: str, user_ref: str | None, conversation_ref: str | None) -> QuestionRecord:
+        """This answer as a row of the question log."""
+        return QuestionRecord(channel=channel, user_ref=user_ref, conversation_ref=conversation_ref,
+                              question=self.question, entry_id=self.entry_id, confidence=self.confidence,
+                              answered=self.answered, escalated=self.escalate)
 
     def as_json(self) -> dict[str, object]:
         return {

@@ -9,7 +9,7 @@ import re
 from bot.i18n import t
 from handlers.faq import FaqResult, FaqService
 from handlers.messages import Action, ActionName, Button, Inbound, Reply
-from handlers.ports import QuestionRecord, Rephraser, Store
+from handlers.ports import Rephraser, Store
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,12 @@ class Bot:
         result = await self.faq.ask_rephrased(question, self.rephraser)
         if result.rejected:
             return Reply(text=result.answer, ephemeral=True, meta={"kind": "rejected"})
-        log_id = await asyncio.to_thread(self.store.record_question, QuestionRecord(
-            channel=msg.channel, user_ref=msg.user_id, conversation_ref=msg.conversation_id,
-            question=result.question, entry_id=result.entry_id, confidence=result.confidence,
-            answered=result.answered, escalated=result.escalate))
-        return self.render(result, log_id)
+        return await self._logged(result, msg.channel, msg.user_id, msg.conversation_id)
+
+    async def _logged(self, result: FaqResult, channel: str, user_id: str, conversation_id: str) -> Reply:
+        """Log the answer (its log id is what the feedback and hand-off buttons carry) and render it."""
+        record = result.record(channel, user_id, conversation_id)
+        return self.render(result, await asyncio.to_thread(self.store.record_question, record))
 
     def render(self, result: FaqResult, log_id: int) -> Reply:
         handoff = Button(t("button.handoff"), ActionName.HANDOFF, str(log_id))
@@ -87,11 +88,7 @@ class Bot:
             result = self.faq.answer_entry(action.value)
             if result is None:
                 return Reply(text=t("feedback.unknown"), ephemeral=True)
-            log_id = await asyncio.to_thread(self.store.record_question, QuestionRecord(
-                channel=action.channel, user_ref=action.user_id, conversation_ref=action.conversation_id,
-                question=result.question, entry_id=result.entry_id, confidence=result.confidence,
-                answered=result.answered, escalated=result.escalate))
-            return self.render(result, log_id)
+            return await self._logged(result, action.channel, action.user_id, action.conversation_id)
         log_id = int(action.value) if action.value.isdigit() else None
         if action.name in (ActionName.FEEDBACK_UP, ActionName.FEEDBACK_DOWN) and log_id is not None:
             value = 1 if action.name == ActionName.FEEDBACK_UP else -1

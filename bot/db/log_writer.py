@@ -14,8 +14,9 @@ import time
 
 from sqlalchemy import insert
 
-from bot.db.models import QuestionLog, utcnow
+from bot.db.models import QuestionLog
 from bot.db.session import Database
+from bot.db.store import question_row
 from handlers.ports import QuestionRecord
 
 log = logging.getLogger(__name__)
@@ -26,28 +27,21 @@ _STOP = object()
 
 
 class QuestionLogWriter:
-    def __init__(self, db: Database, max_chars: int = 4000):
+    def __init__(self, db: Database):
         # The writer thread may hold the interpreter lock for up to the switch interval (5 ms by
         # default) once its insert returns; a shorter interval bounds how long an answer waits.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self.db = db
-        self.max_chars = max_chars
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="question-log", daemon=True)
         self._thread.start()
 
     def submit(self, record: QuestionRecord) -> None:
-        self._queue.put(self._row(record))
+        self._queue.put(question_row(record))
 
     def close(self) -> None:
         self._queue.put(_STOP)
         self._thread.join()
-
-    def _row(self, r: QuestionRecord) -> dict[str, object]:
-        return {"created_at": utcnow(), "channel": r.channel, "user_ref": r.user_ref,
-                "conversation_ref": r.conversation_ref, "question": r.question[: self.max_chars],
-                "entry_id": r.entry_id, "confidence": r.confidence, "answered": r.answered,
-                "escalated": r.escalated}
 
     def _run(self) -> None:
         stopping = False

@@ -14,6 +14,14 @@ from handlers.ports import HandoffTicket, QuestionRecord
 MAX_LOGGED_CHARS = 4000
 
 
+def question_row(record: QuestionRecord) -> dict[str, object]:
+    """A question_log row for `record` (shared by the direct insert and the write-behind log)."""
+    return {"created_at": utcnow(), "channel": record.channel, "user_ref": record.user_ref,
+            "conversation_ref": record.conversation_ref, "question": record.question[:MAX_LOGGED_CHARS],
+            "entry_id": record.entry_id, "confidence": record.confidence, "answered": record.answered,
+            "escalated": record.escalated}
+
+
 class SqlStore:
     def __init__(self, db: Database):
         self.db = db
@@ -21,11 +29,7 @@ class SqlStore:
     def record_question(self, record: QuestionRecord) -> int:
         # Core insert on one short transaction: this runs for every question, so it stays cheap.
         with self.db.engine.begin() as conn:
-            result = conn.execute(insert(QuestionLog).values(
-                created_at=utcnow(), channel=record.channel, user_ref=record.user_ref,
-                conversation_ref=record.conversation_ref, question=record.question[:MAX_LOGGED_CHARS],
-                entry_id=record.entry_id, confidence=record.confidence, answered=record.answered,
-                escalated=record.escalated))
+            result = conn.execute(insert(QuestionLog).values(**question_row(record)))
             return int(result.inserted_primary_key[0])
 
     def record_feedback(self, question_log_id: int, user_ref: str, value: int) -> bool:
