@@ -44,7 +44,7 @@ def run_jsonl(lines: list[str], cwd: Path) -> tuple[float, float, list[float]]:
 def in_process_latencies(lines: list[str], db_dir: Path) -> list[float]:
     """Per-answer time inside one process, question logging included (what --jsonl does per line)."""
     from bot.app import build_core
-    from bot.cli import _ask_logged
+    from bot.cli.ask import _ask_logged
     from bot.config import load_settings
     from bot.db.log_writer import QuestionLogWriter
 

@@ -11,7 +11,7 @@ import logging
 from openai import AsyncOpenAI, OpenAIError
 
 from bot.config import Settings
-from bot.i18n import t
+from handlers.i18n import t
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 8.0

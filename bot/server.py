@@ -32,7 +32,7 @@ from bot.channels.slack import SlackChannel
 from bot.channels.teams import TeamsChannel
 from bot.channels.web import WebChannel
 from bot.config import Settings, SettingsError, load_settings
-from bot.i18n import t
+from handlers.i18n import t
 from knowledge.live import LiveKnowledge
 from scheduler.jobs import (
     KNOWLEDGE_POLL_SECONDS,

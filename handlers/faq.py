@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from bot.i18n import format_date, t
+from handlers.i18n import format_date, t
 from handlers.ports import QuestionRecord, Rephraser
 from knowledge.answer import Decision
 from knowledge.live import LiveKnowledge

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import re
 
-from bot.i18n import t
 from handlers.faq import FaqResult, FaqService
+from handlers.i18n import t
 from handlers.messages import Action, ActionName, Button, Inbound, Reply
 from handlers.ports import Rephraser, Store
 

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bot.i18n import t
+from handlers.i18n import t
 from tests.test_server import CONTACT_ANSWER_START, CONTACT_QUESTION
 
 

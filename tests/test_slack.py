@@ -11,8 +11,8 @@ from sqlalchemy import select, text
 
 from bot.config import Settings
 from bot.db.models import Feedback, HandoffRequest
-from bot.i18n import t
 from bot.server import SLACK
+from handlers.i18n import t
 from tests.conftest import Running, ServerFactory
 from tests.fake_slack import (
     APP_TOKEN,

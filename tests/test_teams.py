@@ -24,7 +24,7 @@ from bot.app import Core, build_core
 from bot.channels.teams import TeamsChannel
 from bot.config import Settings
 from bot.db.models import Feedback, HandoffRequest, QuestionLog
-from bot.i18n import t
+from handlers.i18n import t
 from knowledge.live import LiveKnowledge
 
 BOT_ID, BOT_NAME = "28:dxlab-bot", "地域DX推進ラボ"

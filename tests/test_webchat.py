@@ -12,7 +12,7 @@ from yarl import URL
 
 from bot.channels.web import COOKIE
 from bot.db.models import Feedback, QuestionLog
-from bot.i18n import t
+from handlers.i18n import t
 from tests.conftest import FAILED, Running, ServerFactory, SettingsFactory
 
 QUESTION = "会社単独で応募できますか?"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.i18n import t
+from handlers.i18n import t
 from handlers.messages import Action, Button, Inbound, Reply
 from handlers.router import Bot
 

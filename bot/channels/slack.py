@@ -35,8 +35,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.channels.slack_blocks import ACTION_SEPARATOR, action_name, home_view, render
 from bot.config import Settings
 from bot.db.store import SqlStore
-from bot.i18n import t
 from bot.tasks import BackgroundTasks
+from handlers.i18n import t
 from handlers.messages import Action, ActionName, Inbound, Reply
 from handlers.router import Bot
 

@@ -6,7 +6,7 @@ per actions block, and action ids unique within a message.
 
 from __future__ import annotations
 
-from bot.i18n import t
+from handlers.i18n import t
 from handlers.messages import Button, Reply
 
 SECTION_CHARS = 2800  # under Slack's 3,000, leaving room for the &amp; escapes added after cutting

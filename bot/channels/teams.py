@@ -32,7 +32,7 @@ from msrest.authentication import Authentication
 
 from bot.config import Settings, SettingsError
 from bot.db.store import SqlStore
-from bot.i18n import t
+from handlers.i18n import t
 from handlers.messages import Action, Button, Inbound, Reply
 from handlers.router import ASK_COMMANDS, Bot
 

@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bot.config import SettingsError
-from bot.i18n import t
+from handlers.i18n import t
 
 MANIFEST_VERSION = "1.17"
 SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"

@@ -16,7 +16,7 @@ from string import Template
 
 from aiohttp import web
 
-from bot.i18n import t
+from handlers.i18n import t
 from handlers.messages import Action, ActionName, Button, Inbound, Reply
 from handlers.router import Bot
 

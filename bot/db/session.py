@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
-# The newest revision in migrations/versions; a test keeps it equal to Alembic's own head.
-HEAD_REVISION = "0001"
+
+def _newest_revision() -> str:
+    """The newest revision, read from the file names (`NNNN_what.py`, numbered in order) without
+    loading Alembic; a test keeps it equal to Alembic's own head."""
+    names = [p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
+    return max(names)
+
+
+HEAD_REVISION = _newest_revision()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
