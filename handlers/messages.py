@@ -6,47 +6,73 @@ its own way; handlers never know which one it will be.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
+from typing import Any
+
+from handlers.address import Address
 
 
 class ActionName(StrEnum):
+    """The actions of the FAQ answer's own buttons (other use cases name theirs in their module)."""
+
     FEEDBACK_UP = "feedback_up"
     FEEDBACK_DOWN = "feedback_down"
     HANDOFF = "handoff"
     ASK = "ask"  # a suggestion button: answer this entry
 
 
+class Visibility(StrEnum):
+    CONVERSATION = "conversation"  # everyone in the conversation sees it
+    PRIVATE = "private"  # only the person it answers (Slack: ephemeral; elsewhere a normal message)
+
+
+class ReplyKind(StrEnum):
+    """What a reply is, for channels and tests; never a back channel for data."""
+
+    ANSWER = "answer"
+    HELP = "help"
+    NOTICE = "notice"  # a confirmation, a refusal, a thanks
+    ERROR = "error"
+    PROACTIVE = "proactive"  # sent by the bot on its own (through the outbox)
+
+
 @dataclass(frozen=True)
 class Inbound:
-    """A message from a user: free text, or a command (`/dxlab ask …` on Slack)."""
+    """A message from a user: free text, or a command (`/dxlab …` on Slack, `dxlab …` typed elsewhere)."""
 
-    channel: str  # "slack" | "teams" | "web" | "console" | "cli"
-    user_id: str
-    conversation_id: str
+    address: Address
     text: str
-    thread_id: str | None = None
     is_command: bool = False
     lang: str = "ja"
 
 
 @dataclass(frozen=True)
 class Action:
-    """A button press on a reply the bot sent earlier."""
+    """A button press on a message the bot sent earlier."""
 
-    channel: str
-    user_id: str
-    conversation_id: str
+    address: Address
     name: str
     value: str
-    thread_id: str | None = None
+    lang: str = "ja"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A filled-in form (a Slack modal, a Teams input card, a web chat form)."""
+
+    address: Address
+    form_id: str
+    values: dict[str, str]
+    context: str = ""  # what the form was about (a case id, an event id), as the form carried it
     lang: str = "ja"
 
 
 @dataclass(frozen=True)
 class Button:
     label: str
-    action: ActionName
+    action: str
     value: str
     style: str | None = None  # "primary" | "danger" | None
 
@@ -58,6 +84,8 @@ class FormField:
     multiline: bool = False
     required: bool = True
     placeholder: str = ""
+    initial: str = ""
+    options: tuple[tuple[str, str], ...] = ()  # (value, label): a choice instead of free text
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,17 @@ class Form:
     title: str
     fields: tuple[FormField, ...]
     submit_label: str
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerInfo:
+    """Which knowledge-base answer a reply carries (for the log, the buttons and tests)."""
+
+    log_id: int
+    entry_id: str | None
+    answered: bool
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -77,16 +116,50 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     suggestions: tuple[Button, ...] = ()
     suggestion_intro: str | None = None
-    form: Form | None = None
-    ephemeral: bool = False  # shown only to the user who acted (Slack); others render it normally
-    meta: dict[str, object] = field(default_factory=dict)
+    form: Form | None = None  # offered with a button that opens it (or shown inline where no modal exists)
+    visibility: Visibility = Visibility.CONVERSATION
+    kind: ReplyKind = ReplyKind.NOTICE
+    title: str | None = None
+    answer: AnswerInfo | None = None
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.visibility == Visibility.PRIVATE
+
+    def private(self) -> Reply:
+        return replace(self, visibility=Visibility.PRIVATE)
 
     def plain_text(self) -> str:
         """The whole reply as text: for the console, notifications and fallbacks."""
-        parts = [self.text]
+        parts = [self.title or "", self.text]
         if self.source:
             parts.append(self.source)
         if self.suggestions:
             parts.append(self.suggestion_intro or "")
             parts.extend(f"  ・{b.label}" for b in self.suggestions)
         return "\n".join(p for p in parts if p)
+
+    def to_json(self) -> str:
+        """The neutral payload an outbox row keeps; each channel renders it when it is sent."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Reply:
+        return _reply_from_dict(json.loads(text))
+
+
+def _reply_from_dict(data: dict[str, Any]) -> Reply:
+    form = data.get("form")
+    answer = data.get("answer")
+    known = {f.name for f in fields(Reply)}
+    return Reply(**{
+        **{k: v for k, v in data.items() if k in known},
+        "buttons": tuple(Button(**b) for b in data.get("buttons", ())),
+        "suggestions": tuple(Button(**b) for b in data.get("suggestions", ())),
+        "form": None if form is None else Form(**{
+            **form, "fields": tuple(FormField(**{**f, "options": tuple(tuple(o) for o in f.get("options", ()))})
+                                    for f in form["fields"])}),
+        "visibility": Visibility(data.get("visibility", Visibility.CONVERSATION)),
+        "kind": ReplyKind(data.get("kind", ReplyKind.NOTICE)),
+        "answer": None if answer is None else AnswerInfo(**answer),
+    })

@@ -2,8 +2,9 @@
 
 from bot.db.models.base import Base, Created, ShortText, TZDateTime, utcnow
 from bot.db.models.core import ConversationReference, Feedback, HandoffRequest, ProcessedEvent, QuestionLog
+from bot.db.models.work import DueWork, InboxItem, KeyValue, Lease, OutboxMessage
 
 __all__ = [
-    "Base", "ConversationReference", "Created", "Feedback", "HandoffRequest", "ProcessedEvent", "QuestionLog",
-    "ShortText", "TZDateTime", "utcnow",
+    "Base", "ConversationReference", "Created", "DueWork", "Feedback", "HandoffRequest", "InboxItem", "KeyValue",
+    "Lease", "OutboxMessage", "ProcessedEvent", "QuestionLog", "ShortText", "TZDateTime", "utcnow",
 ]

@@ -24,6 +24,7 @@ class QuestionLog(Base):
     confidence: Mapped[float]
     answered: Mapped[bool] = mapped_column(index=True)
     escalated: Mapped[bool] = mapped_column(default=False)
+    clicked: Mapped[bool] = mapped_column(default=False)  # a suggestion pressed, not a question typed
 
 
 class Feedback(Base):

@@ -1,0 +1,1 @@
+"""Repositories: one module per domain, each taking the session of one unit of work."""

@@ -1,0 +1,57 @@
+"""Conversation references (where the bot can speak later) and run-time key/value settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import ConversationReference, KeyValue, utcnow
+from bot.db.repos.upsert import insert_new
+from handlers.address import Address
+
+BOT_THREAD = "bot-thread"  # conversation_reference.channel for a thread the bot has answered in
+
+
+class SqlConversations:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def _row(self, channel: str, conversation_id: str) -> ConversationReference | None:
+        return self.session.scalar(select(ConversationReference).where(
+            ConversationReference.channel == channel, ConversationReference.conversation_id == conversation_id))
+
+    def save(self, address: Address, reference_json: str) -> None:
+        row = self._row(address.platform, address.conversation)
+        if row is None:
+            self.session.add(ConversationReference(channel=address.platform, conversation_id=address.conversation,
+                                                   reference=reference_json))
+        elif row.reference != reference_json:
+            row.reference, row.updated_at = reference_json, utcnow()
+
+    def reference(self, address: Address) -> str | None:
+        row = self._row(address.platform, address.conversation)
+        return row.reference if row else None
+
+    def mark_bot_thread(self, address: Address) -> None:
+        if address.thread:
+            insert_new(self.session, ConversationReference,
+                       {"channel": BOT_THREAD, "conversation_id": address.conversation_key, "reference": "{}",
+                        "updated_at": utcnow()}, "channel", "conversation_id")
+
+    def is_bot_thread(self, address: Address) -> bool:
+        return address.thread is not None and self._row(BOT_THREAD, address.conversation_key) is not None
+
+
+class SqlKeyValue:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, key: str) -> str | None:
+        row = self.session.get(KeyValue, key)
+        return row.value if row else None
+
+    def put(self, key: str, value: str) -> None:
+        if not insert_new(self.session, KeyValue, {"key": key, "value": value, "updated_at": utcnow()}):
+            row = self.session.get(KeyValue, key)
+            assert row is not None
+            row.value, row.updated_at = value, utcnow()
