@@ -40,6 +40,7 @@ class Settings:
     log_level: str = "INFO"
     webchat: str = "auto"  # auto (on only when serving on loopback) | on | off
     admin_token: str = ""  # lets POST /admin/reload in from a non-loopback address
+    secretariat_slack_channel: str = ""  # where hand-offs and escalations are posted on Slack
 
     @property
     def slack_enabled(self) -> bool:
@@ -73,6 +74,7 @@ ENV_NAMES: dict[str, str] = {
     "log_level": "DXLAB_LOG_LEVEL",
     "webchat": "DXLAB_WEBCHAT",
     "admin_token": "DXLAB_ADMIN_TOKEN",
+    "secretariat_slack_channel": "DXLAB_SECRETARIAT_SLACK_CHANNEL",
 }
 
 

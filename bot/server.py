@@ -4,6 +4,7 @@
 (or, with --console, until the terminal chat ends), then waits for background work to finish.
 
     POST /slack/events        Slack Events API, slash commands, interactivity (when Slack is configured)
+                              kept in the inbox before the acknowledgement, answered by the inbox worker
     POST /api/messages        Teams (Bot Framework); unauthenticated only on loopback or when allowed
     GET  /healthz             200 once started, 503 while stopping
     POST /admin/reload        reload the knowledge base now; from this machine, or with
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import ipaddress
 import logging
@@ -32,6 +34,8 @@ from bot.channels.slack import SlackChannel
 from bot.channels.teams import TeamsChannel
 from bot.channels.web import WebChannel
 from bot.config import Settings, SettingsError, load_settings
+from bot.db.repos import deliveries, inbox
+from bot.inbox import InboxWorker
 from handlers.i18n import t
 from knowledge.live import LiveKnowledge
 from scheduler.jobs import (
@@ -53,6 +57,7 @@ class Health:
 
 HEALTH = web.AppKey("health", Health)
 SLACK = web.AppKey("slack", SlackChannel)
+INBOX = web.AppKey("inbox", InboxWorker)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -109,12 +114,23 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _mount_slack(app: web.Application, core: Core) -> None:
+class _Expiry:
+    """What the hourly purge drops: expired one-time markers and answered inbox rows."""
+
+    def __init__(self, core: Core):
+        self.core = core
+
+    def purge_expired_events(self) -> int:
+        return deliveries.purge_expired(self.core.db) + inbox.purge(self.core.db, dt.datetime.now(dt.UTC))
+
+
+def _mount_slack(app: web.Application, core: Core, worker: InboxWorker) -> None:
     if not core.settings.slack_enabled:
         log.info("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode)")
         app.router.add_post("/slack/events", _off("Slack is not configured on this server"))
         return
-    slack = SlackChannel(core.settings, core.bot, core.store)
+    slack = SlackChannel(core.settings, core.db, core.dispatcher, worker.wake)
+    worker.processors["slack"] = slack.process
     app[SLACK] = slack
     if slack.http_enabled:
         app.router.add_post("/slack/events", slack.handle)
@@ -132,7 +148,8 @@ def _mount_slack(app: web.Application, core: Core) -> None:
     app.cleanup_ctx.append(running)
 
 
-def _mount_teams(app: web.Application, core: Core, host: str, allow_unauthenticated: bool) -> None:
+def _mount_teams(app: web.Application, core: Core, worker: InboxWorker, host: str,
+                 allow_unauthenticated: bool) -> None:
     settings = core.settings
     anonymous = not settings.teams_auth_enabled
     if anonymous and not (is_loopback(host) or allow_unauthenticated):
@@ -147,7 +164,8 @@ def _mount_teams(app: web.Application, core: Core, host: str, allow_unauthentica
                     "MICROSOFT_APP_ID is not set)%s", "" if is_loopback(host) else ", as --allow-unauthenticated asks")
     else:
         log.info("Teams: on at /api/messages (Bot Framework authentication)")
-    teams = TeamsChannel(settings, core.bot, core.store, anonymous_allowed=anonymous)
+    teams = TeamsChannel(settings, core.db, core.dispatcher, worker.wake, anonymous_allowed=anonymous)
+    worker.processors["teams"] = teams.process
     app.router.add_post("/api/messages", teams.handle)
 
     async def running(_: web.Application) -> AsyncIterator[None]:
@@ -161,7 +179,7 @@ def _mount_scheduler(app: web.Application, core: Core, kb_poll_seconds: float) -
     """Periodic work: dropping expired Slack delivery ids and, unless DXLAB_KB_WATCH=0, picking up
     edited knowledge files (a bad edit is refused inside reload() and the old content kept)."""
     scheduler = Scheduler()
-    scheduler.run_repeating("purge-delivery-ids", partial(purge_processed_events, core.store),
+    scheduler.run_repeating("purge-delivery-ids", partial(purge_processed_events, _Expiry(core)),
                             PURGE_EVENTS_EVERY_SECONDS)
     if core.settings.kb_watch:
         scheduler.run_repeating("knowledge-watch", partial(reload_knowledge_if_changed, core.knowledge),
@@ -175,6 +193,16 @@ def _mount_scheduler(app: web.Application, core: Core, kb_poll_seconds: float) -
     app.cleanup_ctx.append(running)
 
 
+def _mount_inbox(app: web.Application, worker: InboxWorker) -> None:
+    """Answer kept deliveries (those of a previous run first) until shutdown; channels close after it."""
+    async def running(_: web.Application) -> AsyncIterator[None]:
+        worker.start()
+        yield
+        await worker.close()
+
+    app.cleanup_ctx.append(running)
+
+
 def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
               kb_poll_seconds: float = KNOWLEDGE_POLL_SECONDS) -> web.Application:
     """The aiohttp application for a server listening on `host` (which decides the loopback-only parts)."""
@@ -183,10 +211,12 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
     app[HEALTH] = health = Health()
     app.router.add_get("/healthz", _healthz)
     app.router.add_post("/admin/reload", _admin_reload(core.knowledge, settings.admin_token))
-    _mount_slack(app, core)
-    _mount_teams(app, core, host, allow_unauthenticated)
+    app[INBOX] = worker = InboxWorker(core.db, {})
+    _mount_slack(app, core, worker)
+    _mount_teams(app, core, worker, host, allow_unauthenticated)
+    _mount_inbox(app, worker)
     if webchat_enabled(settings, host):
-        app.router.add_routes(WebChannel(core.bot).routes())
+        app.router.add_routes(WebChannel(core.dispatcher).routes())
         log.info("web chat: on at / (open the server's address in a browser)")
         if not is_loopback(host):
             log.warning("web chat: on at / on a non-loopback address: anyone who can reach it can chat")
@@ -230,7 +260,7 @@ async def _console(core: Core, stop: asyncio.Event) -> None:
         sys.stdout.flush()
 
     write(t("console.banner") + "\n")
-    typed_exit = await converse(core.bot, _console_lines(), write)
+    typed_exit = await converse(core.dispatcher, _console_lines(), write)
     if typed_exit or sys.stdin.isatty():
         write(t("console.bye") + "\n")
         stop.set()

@@ -111,12 +111,11 @@ class FaqService:
         decision = self.knowledge.engine.decide(question)
         return self.compose(decision, english=looks_english(question))
 
-    async def ask_rephrased(self, question: str, rephraser: Rephraser | None) -> FaqResult:
-        """`ask`, with the reviewed answer reworded for the question when a rephraser is set.
+    async def rephrased(self, result: FaqResult, question: str, rephraser: Rephraser) -> FaqResult:
+        """`result` with the reviewed answer reworded for the question by `rephraser`.
         Sources and dates stay the entry's; any failure or doubtful wording keeps the original."""
-        result = self.ask(question)
         entry = self.knowledge.engine.entry(result.entry_id) if result.entry_id else None
-        if rephraser is None or entry is None or not result.answered:
+        if entry is None or not result.answered:
             return result
         body = await rephraser.rephrase(question, entry.answer)
         if body is None or not is_faithful(entry.answer, body):

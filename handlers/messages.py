@@ -46,6 +46,7 @@ class Inbound:
     text: str
     is_command: bool = False
     lang: str = "ja"
+    addressed: bool = True  # False: a message in a thread the bot may or may not be part of
 
 
 @dataclass(frozen=True)

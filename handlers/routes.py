@@ -53,6 +53,7 @@ class Routes:
     intents: dict[str, MessageHandler] = field(default_factory=dict)  # free text, by classified intent
     steps: dict[str, StepHandler] = field(default_factory=dict)
     usage: list[str] = field(default_factory=list)  # i18n keys of each command's one-line usage, for help
+    unknown_command: MessageHandler | None = None  # a command word nobody routed
 
     def command(self, *words: str, usage: str | None = None) -> Callable[[MessageHandler], MessageHandler]:
         def add(handler: MessageHandler) -> MessageHandler:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from handlers.address import Address, Platform
+from handlers.dispatch import Dispatcher
 from handlers.i18n import t
 from handlers.messages import Action, Button, Inbound, Reply
-from handlers.router import Bot
 
 EXIT_WORDS = {"exit", "quit", "終了", "おわり"}
 
@@ -25,7 +26,10 @@ def render(reply: Reply) -> tuple[str, list[Button]]:
     return "\n".join(lines), choices
 
 
-async def converse(bot: Bot, lines, write) -> bool:  # type: ignore[no-untyped-def]
+HERE = Address(Platform.CONSOLE, "console", "console-user")
+
+
+async def converse(dispatcher: Dispatcher, lines, write) -> bool:  # type: ignore[no-untyped-def]
     """One conversation: read lines, answer each; a number presses the matching button.
     True when the user typed an exit word, False when the input simply ended."""
     choices: list[Button] = []
@@ -35,16 +39,18 @@ async def converse(bot: Bot, lines, write) -> bool:  # type: ignore[no-untyped-d
             return True
         if text.isdigit() and 1 <= int(text) <= len(choices):
             button = choices[int(text) - 1]
-            reply = await bot.on_action(Action("console", "console-user", "console", button.action, button.value))
+            reply = await dispatcher.action(Action(HERE, button.action, button.value))
         else:
-            reply = await bot.on_message(Inbound("console", "console-user", "console", text))
+            reply = await dispatcher.message(Inbound(HERE, text))
+        if reply is None:
+            continue
         shown, new_choices = render(reply)
         choices = new_choices or choices
         write(f"{t('console.bot')}{shown}\n")
     return False
 
 
-def run_console(bot: Bot) -> int:
+def run_console(dispatcher: Dispatcher) -> int:
     interactive = sys.stdin.isatty()
 
     async def lines():  # type: ignore[no-untyped-def]
@@ -61,7 +67,7 @@ def run_console(bot: Bot) -> int:
 
     if interactive:
         write(t("console.banner") + "\n")
-    asyncio.run(converse(bot, lines(), write))
+    asyncio.run(converse(dispatcher, lines(), write))
     if interactive:
         write(t("console.bye") + "\n")
     return 0

@@ -11,7 +11,7 @@ from handlers.messages import Button, Reply
 
 SECTION_CHARS = 2800  # under Slack's 3,000, leaving room for the &amp; escapes added after cutting
 LABEL_CHARS = 75
-QUESTION_CHARS = 200  # the question quoted above a slash-command answer
+QUESTION_CHARS = 200  # a title longer than this is cut
 ACTIONS_PER_BLOCK = 25
 FALLBACK_CHARS = 3000
 ACTION_SEPARATOR = ":"  # action_id = "<ActionName>:<n>", n keeping ids unique within one message
@@ -48,7 +48,7 @@ def _actions(buttons: tuple[Button, ...], first: int) -> list[Block]:
     for n, button in enumerate(buttons, first):
         element: Block = {
             "type": "button",
-            "action_id": f"{button.action.value}{ACTION_SEPARATOR}{n}",
+            "action_id": f"{button.action}{ACTION_SEPARATOR}{n}",
             "text": {"type": "plain_text", "text": _shorten(button.label, LABEL_CHARS), "emoji": True},
             "value": button.value,
         }
@@ -63,17 +63,11 @@ def _context(mrkdwn: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn[:FALLBACK_CHARS]}]}
 
 
-def render(reply: Reply, asked: tuple[str, str] | None = None) -> tuple[str, list[Block]]:
-    """The notification text and the blocks.
-
-    `asked` (user id, question) heads an answer the whole channel sees (a `/dxlab ask`), where
-    Slack would otherwise show the answer without the question.
-    """
+def render(reply: Reply) -> tuple[str, list[Block]]:
+    """The notification text and the blocks (a title, when there is one, heads them in bold)."""
     blocks: list[Block] = []
-    if asked:
-        user, question = asked
-        quoted = escape(_shorten(question, QUESTION_CHARS))
-        blocks.append(_context(t("slack.asked", user=f"<@{user}>", question=quoted)))
+    if reply.title:
+        blocks.append(_section(f"*{escape(_shorten(reply.title, QUESTION_CHARS))}*"))
     blocks.extend(_section(escape(chunk)) for chunk in _chunks(reply.text, SECTION_CHARS))
     if reply.source:
         blocks.append(_context(escape(reply.source)))

@@ -1,5 +1,9 @@
 """Microsoft Teams through the Bot Framework: POST /api/messages, Adaptive Card replies, card buttons.
 
+A message is acknowledged with typing at once and kept in the inbox; the inbox worker answers it through
+the outbox (a proactive message), so a slow answer never holds the HTTP turn past Teams' ~15 s limit and
+an acknowledged message survives a restart.
+
 botbuilder does blocking network I/O inside its async API, and this module keeps it off the event loop
 (where it would stall every other conversation, Slack's included):
 - checking a token downloads OpenID signing keys with `requests` (jwt_token_extractor._OpenIdMetadata);
@@ -14,7 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
@@ -31,18 +35,20 @@ from botframework.connector.auth import AppCredentials, AuthenticateRequestResul
 from msrest.authentication import Authentication
 
 from bot.config import Settings, SettingsError
-from bot.db.store import SqlStore
+from bot.db.repos import deliveries, inbox
+from bot.db.session import Database
+from handlers.address import Address, Platform
+from handlers.dispatch import Dispatcher
 from handlers.i18n import t
 from handlers.messages import Action, Button, Inbound, Reply
-from handlers.router import ASK_COMMANDS, Bot
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "teams"
 AUTH_TIMEOUT_S = 10.0
 BLOCKING_WORKERS = 4  # stuck key or token downloads must not use up the default executor the store needs
-WELCOME_DEDUPE = dt.timedelta(minutes=10)  # Teams announces one install as two activities
 CARD_VERSION = "1.4"  # ActionSet and button styles need 1.2 or newer; Teams renders 1.4 on every client
+WELCOME_DEDUPE = dt.timedelta(minutes=10)  # Teams announces one install as two activities
 BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
 
 
@@ -59,10 +65,11 @@ def adapter_config(settings: Settings, overrides: Mapping[str, str] | None = Non
 
 
 class TeamsChannel:
-    def __init__(self, settings: Settings, bot: Bot, store: SqlStore, anonymous_allowed: bool, *,
-                 auth_overrides: Mapping[str, str] | None = None):
-        self._bot = bot
-        self._store = store
+    def __init__(self, settings: Settings, db: Database, dispatcher: Dispatcher, accepted: Callable[[], None],
+                 anonymous_allowed: bool, *, auth_overrides: Mapping[str, str] | None = None):
+        self._db = db
+        self._dispatcher = dispatcher
+        self._accepted = accepted
         self._closed_to_all = not settings.microsoft_app_id and not anonymous_allowed
         if self._closed_to_all:
             log.warning("teams: MICROSOFT_APP_ID is empty and unauthenticated access is not allowed here: "
@@ -136,31 +143,43 @@ class TeamsChannel:
 
     async def _on_message(self, context: TurnContext) -> None:
         activity = context.activity
-        user, conversation = activity.from_property.id, activity.conversation.id
-        thread = _thread_of(conversation)
+        if _submitted_action(activity.value) is None:
+            _, mentioned = _strip_bot_mention(activity)
+            if activity.conversation.conversation_type in ("channel", "groupChat") and not mentioned:
+                return  # only @mentions are for us outside a personal chat
+        await context.send_activity(Activity(type=ActivityTypes.typing))
+        key = f"teams:{activity.conversation.id}:{activity.id}"
+        body = json.dumps(activity.serialize(), ensure_ascii=False)
+        if await asyncio.to_thread(inbox.accept, self._db, key, CHANNEL, body, _now()):
+            self._accepted()
+
+    async def process(self, row: inbox.InboxRow, after: Callable[[Any], None]) -> None:
+        """Answer one kept activity through the outbox; `after` marks it done in the same transaction."""
+        activity = Activity().deserialize(json.loads(row.body))
+        where = address_of(activity)
+        reply_key = f"reply:{row.key}"
         submitted = _submitted_action(activity.value)
         if submitted is not None:
             name, value = submitted
-            reply = await self._bot.on_action(Action(CHANNEL, user, conversation, name, value, thread))
-            await context.send_activity(render(reply))
+            await self._dispatcher.action(Action(where, name, value), reply_key=reply_key, after=after)
             return
-        text, mentioned = _strip_bot_mention(activity)
-        if activity.conversation.conversation_type in ("channel", "groupChat") and not mentioned:
-            return  # only @mentions are for us outside a personal chat
-        await context.send_activity(Activity(type=ActivityTypes.typing))
-        word = text.split(maxsplit=1)[0].lower() if text else ""
-        inbound = Inbound(CHANNEL, user, conversation, text, thread, is_command=word in ASK_COMMANDS)
-        await context.send_activity(render(await self._bot.on_message(inbound)))
+        text, _ = _strip_bot_mention(activity)
+        await self._dispatcher.message(Inbound(where, text), reply_key=reply_key, after=after)
 
     async def _welcome(self, context: TurnContext) -> None:
         digest = hashlib.sha256(context.activity.conversation.id.encode()).hexdigest()
-        if await asyncio.to_thread(self._store.claim_event, f"teams:welcome:{digest}", WELCOME_DEDUPE):
+        if await asyncio.to_thread(deliveries.claim_once, self._db, f"teams:welcome:{digest}", WELCOME_DEDUPE):
             await context.send_activity(render(Reply(text=t("welcome.text"))))
 
     async def _remember(self, activity: Activity) -> None:
-        """Keep where this conversation lives, so the bot can write to it later (handoff answers)."""
+        """Keep where this conversation lives, so the bot can write to it later (answers, offers, nudges)."""
         reference = json.dumps(TurnContext.get_conversation_reference(activity).serialize(), ensure_ascii=False)
-        await asyncio.to_thread(self._store.save_conversation, CHANNEL, activity.conversation.id, reference)
+        await asyncio.to_thread(self._save_reference, address_of(activity), reference)
+
+    def _save_reference(self, where: Address, reference: str) -> None:
+        with self._dispatcher.units() as uow:
+            uow.conversations.save(where, reference)
+            uow.commit()
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         log.error("teams: turn failed in %s", context.activity.conversation.id, exc_info=error)
@@ -196,6 +215,19 @@ class _ReusedCredentials(ServiceClientCredentialsFactory):
         if isinstance(credentials, AppCredentials) and credentials.microsoft_app_id:  # not emulator mode
             await asyncio.get_running_loop().run_in_executor(self._pool, credentials.get_access_token)
         return credentials
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def address_of(activity: Activity) -> Address:
+    """Where an activity came from; the user is the Azure AD object id when Teams gives one (the
+    directory's identity), else the channel account id."""
+    sender = activity.from_property
+    conversation = activity.conversation
+    return Address(Platform.TEAMS, conversation.id, sender.aad_object_id or sender.id, _thread_of(conversation.id),
+                   conversation.tenant_id or "", activity.service_url or "")
 
 
 def _looks_like_activity(body: object) -> bool:
@@ -283,7 +315,7 @@ def _text_blocks(text: str, **style: object) -> list[dict[str, object]]:
 
 def _submit(button: Button) -> dict[str, object]:
     action: dict[str, object] = {"type": "Action.Submit", "title": button.label,
-                                 "data": {"action": button.action.value, "value": button.value}}
+                                 "data": {"action": button.action, "value": button.value}}
     if button.style in BUTTON_STYLES:
         action["style"] = BUTTON_STYLES[button.style]
     return action

@@ -16,14 +16,17 @@ from string import Template
 
 from aiohttp import web
 
+from handlers.address import Address, Platform
+from handlers.dispatch import Dispatcher, error_reply
 from handlers.i18n import t
-from handlers.messages import Action, ActionName, Button, Inbound, Reply
-from handlers.router import Bot
+from handlers.messages import Action, Button, Inbound, Reply
 
 log = logging.getLogger(__name__)
 
 COOKIE = "dxlab_web"
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+ACTION_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+MAX_VALUE_CHARS = 200
 ASSETS = resources.files("bot.web")
 SECURITY_HEADERS = {
     # The page builds its DOM with textContent only; the policy makes an injected script inert anyway.
@@ -51,11 +54,13 @@ def render_page() -> str:
 
 
 def _button_json(button: Button) -> dict[str, object]:
-    return {"label": button.label, "action": button.action.value, "value": button.value, "style": button.style}
+    return {"label": button.label, "action": button.action, "value": button.value, "style": button.style}
 
 
-def reply_json(reply: Reply) -> dict[str, object]:
+def reply_json(reply: Reply | None) -> dict[str, object]:
+    reply = reply or Reply(text="")
     return {
+        "title": reply.title,
         "text": reply.text,
         "source": reply.source,
         "buttons": [_button_json(b) for b in reply.buttons],
@@ -70,8 +75,8 @@ def _bad_request(message: str, status: int = 400) -> web.Response:
 
 
 class WebChannel:
-    def __init__(self, bot: Bot):
-        self.bot = bot
+    def __init__(self, dispatcher: Dispatcher):
+        self.dispatcher = dispatcher
         self.page = render_page()
         self.assets = {name: ASSETS.joinpath(name).read_bytes() for name in ("app.js", "style.css")}
 
@@ -105,19 +110,17 @@ class WebChannel:
         cookie = request.cookies.get(COOKIE, "")
         conversation = cookie if CONVERSATION_ID.match(cookie) else secrets.token_urlsafe(18)
         action, value, text = data.get("action"), data.get("value"), data.get("text")
+        here = Address(Platform.WEB, conversation, conversation)
         if action is not None:
-            if not isinstance(action, str) or action not in set(ActionName) or not isinstance(value, str):
+            if not isinstance(action, str) or not ACTION_NAME.match(action) or not isinstance(value, str):
                 return _bad_request("unknown action, or a value that is not a string")
-            work = self.bot.on_action(Action("web", conversation, conversation, action, value))
+            work = self.dispatcher.action(Action(here, action, value[:MAX_VALUE_CHARS]))
         elif isinstance(text, str):
-            work = self.bot.on_message(Inbound("web", conversation, conversation, text))
+            work = self.dispatcher.message(Inbound(here, text))
         else:
             return _bad_request('send {"text": …} or {"action": …, "value": …}')
-        try:
-            body, status = reply_json(await work), 200
-        except Exception:
-            log.exception("web chat: handling failed (conversation %s)", conversation)
-            body, status = reply_json(Reply(text=t("error.generic"))), 500
+        reply = await work  # the dispatcher turns any failure into an apology
+        body, status = reply_json(reply), 500 if reply == error_reply() else 200
         response = web.json_response(body, status=status)
         if conversation != cookie:
             response.set_cookie(COOKIE, conversation, httponly=True, samesite="Strict", path="/",

@@ -69,7 +69,7 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_gaps(args: argparse.Namespace) -> int:
-    from bot.db.store import question_misses
+    from bot.db.repos.questions import question_misses
     from knowledge.gaps import Miss, group_misses
 
     core = build_core()

@@ -14,7 +14,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     core = build_core()
     try:
-        return run_console(core.bot)
+        return run_console(core.dispatcher)
     finally:
         core.close()
 

@@ -15,8 +15,8 @@ import time
 from sqlalchemy import insert
 
 from bot.db.models import QuestionLog
+from bot.db.repos.questions import question_row
 from bot.db.session import Database
-from bot.db.store import question_row
 from handlers.ports import QuestionRecord
 
 log = logging.getLogger(__name__)

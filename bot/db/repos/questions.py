@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Feedback, HandoffRequest, QuestionLog, utcnow
 from bot.db.repos.upsert import insert_new
+from bot.db.session import Database
 from handlers.address import Address
 from handlers.ports import HandoffTicket, LoggedQuestion, QuestionRecord
 
@@ -70,3 +71,21 @@ class SqlHandoffs:
         self.session.add(request)
         self.session.flush()
         return HandoffTicket(request.id, created=True)
+
+
+def question_misses(db: Database, low_confidence: float, limit: int = 5000) -> list[tuple[str, str, str | None]]:
+    """(question, reason, entry id) for declined, low-confidence and 👎 answers, newest first."""
+    with db.session() as s:
+        rows = s.execute(select(QuestionLog.id, QuestionLog.question, QuestionLog.entry_id,
+                                QuestionLog.answered, QuestionLog.confidence)
+                         .where(QuestionLog.clicked.is_(False)).order_by(QuestionLog.id.desc()).limit(limit)).all()
+        downs = set(s.scalars(select(Feedback.question_log_id).where(Feedback.value < 0)))
+    out = []
+    for log_id, question, entry_id, answered, confidence in rows:
+        if log_id in downs:
+            out.append((question, "thumbs_down", entry_id))
+        elif not answered and entry_id is None:
+            out.append((question, "declined", entry_id))
+        elif confidence < low_confidence:
+            out.append((question, "low_confidence", entry_id))
+    return out

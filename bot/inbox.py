@@ -1,0 +1,93 @@
+"""The inbox worker: answers the deliveries the channels acknowledged, a few at a time.
+
+Each platform gives a `process(row, after)` coroutine that converts the stored body and hands it to the
+dispatcher with `after` (which marks the row done in the answer's own transaction). Rows left by a
+crashed process are taken over when their claim expires; `wake()` starts work at once after a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.db.repos import inbox as repo
+from bot.db.session import Database
+from bot.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+AfterHook = Callable[[Any], None]
+Process = Callable[[repo.InboxRow, AfterHook], Awaitable[None]]
+CLAIM_LEASE = dt.timedelta(seconds=10)
+BATCH = 32
+CONCURRENCY = 8
+MAX_ATTEMPTS = 3
+IDLE_POLL_S = 2.0
+
+
+class InboxWorker:
+    def __init__(self, db: Database, processors: dict[str, Process],
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
+        self.db = db
+        self.processors = processors
+        self.clock = clock
+        self.name = f"{socket.gethostname()}:{os.getpid()}:inbox"
+        self.tasks = BackgroundTasks("inbox")
+        self._wakeup = asyncio.Event()
+        self._busy = 0  # rows being answered now
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="inbox-worker")
+
+    async def close(self, timeout: float = 8.0) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        await self.tasks.close(timeout)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                taken = await self.run_once()
+            except Exception:
+                log.exception("inbox: could not claim work")
+                taken = 0
+            if taken == 0:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_S)
+
+    async def run_once(self) -> int:
+        """Claim what is ready and start answering it; the number of rows taken."""
+        if self._busy >= CONCURRENCY:
+            return 0  # a finishing row wakes the loop again
+        rows = await asyncio.to_thread(repo.claim, self.db, self.name, self.clock(), CLAIM_LEASE,
+                                       min(CONCURRENCY - self._busy, BATCH))
+        for row in rows:
+            self._busy += 1
+            self.tasks.spawn(self._handle(row))
+        return len(rows)
+
+    async def _handle(self, row: repo.InboxRow) -> None:
+        try:
+            process = self.processors.get(row.platform)
+            if process is None:
+                raise LookupError(f"no processor for {row.platform!r} deliveries")
+            await process(row, lambda uow: repo.mark_done(uow.session, row.id))
+        except Exception as exc:
+            log.exception("inbox: delivery %s failed (attempt %d)", row.key, row.attempts)
+            await asyncio.to_thread(repo.mark_failed, self.db, row.id, f"{type(exc).__name__}: {exc}",
+                                    row.attempts >= MAX_ATTEMPTS)
+        finally:
+            self._busy -= 1
+            self.wake()

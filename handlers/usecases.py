@@ -1,0 +1,15 @@
+"""Every use case, in one list: each module adds its commands, actions, forms, intents and steps."""
+
+from __future__ import annotations
+
+from handlers import answers, handoff, help
+from handlers.routes import Routes
+
+USE_CASES = (help, answers, handoff)
+
+
+def build_routes() -> Routes:
+    routes = Routes()
+    for module in USE_CASES:
+        module.register(routes)
+    return routes
