@@ -11,7 +11,7 @@ from typing import TypeVar
 from handlers.address import Address
 from handlers.faq import FaqService
 from handlers.ports import Rephraser, UnitOfWork
-from scheduler.calendar import BusinessCalendar
+from handlers.calendar import BusinessCalendar
 
 T = TypeVar("T")
 BRIDGE_TIMEOUT_S = 20.0  # a slow outside call (a model) must not hold a handler's thread for ever

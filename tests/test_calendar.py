@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
-from scheduler.calendar import CADENCES, JST, YEAR_END_CLOSURE, BusinessCalendar, CalendarSettings
+from handlers.calendar import CADENCES, JST, YEAR_END_CLOSURE, BusinessCalendar, CalendarSettings
 
 cal = BusinessCalendar()
 
