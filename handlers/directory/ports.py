@@ -7,7 +7,7 @@ from typing import Protocol
 
 from handlers.address import Address
 from handlers.directory.check import Plan
-from handlers.directory.model import Directory, Expert, Lab, Person
+from handlers.directory.model import Directory, Expert, ExpertProfile, Lab, Person
 
 
 class DirectoryRepo(Protocol):
@@ -17,6 +17,8 @@ class DirectoryRepo(Protocol):
         ...
 
     def person(self, person_id: str) -> Person | None: ...
+
+    def expert(self, person_id: str) -> ExpertProfile | None: ...
 
     def lab(self, lab_id: str) -> Lab | None: ...
 

@@ -76,6 +76,9 @@ class SqlDirectory:
         found = self._people(select(m.Person).where(m.Person.id == person_id))
         return found[0] if found else None
 
+    def expert(self, person_id: str) -> ExpertProfile | None:
+        return self._profiles([person_id]).get(person_id)
+
     def person_by_address(self, address: Address) -> Person | None:
         if not address.user:
             return None
