@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot.db.uow import UnitsOfWork
-from handlers.directory import Plan, Problem, parse_files, plan_import
+from handlers.directory import Directory, Plan, Problem, parse_files, plan_import
 
 
 def read_files(paths: Iterable[Path]) -> tuple[list[tuple[str, str]], list[Problem]]:
@@ -20,12 +20,20 @@ def read_files(paths: Iterable[Path]) -> tuple[list[tuple[str, str]], list[Probl
     return files, problems
 
 
+def _is_demo(directory: Directory) -> bool:
+    return bool(directory.people) and all(p.demo for p in directory.people)
+
+
 def import_files(units: UnitsOfWork, files: list[tuple[str, str]], actor: str, prune: bool = False,
                  dry_run: bool = False) -> Plan:
     """Plan the import of (name, text) files and, unless it has errors (or `dry_run`), apply it."""
     parsed = parse_files(files)
     with units() as uow:
-        plan = plan_import(uow.directory.snapshot(), parsed, prune)
+        existing = uow.directory.snapshot()
+        replace_demo = _is_demo(existing) and not _is_demo(parsed.directory)
+        plan = plan_import(existing, parsed, prune or replace_demo)
+        if replace_demo:  # said out loud, never silent: the demo's entries go
+            plan.warnings.append(Problem("(directory)", 0, "the demo directory was replaced: its entries were removed"))
         if not plan.errors and not dry_run:
             uow.directory.apply(plan, actor)
             uow.commit()

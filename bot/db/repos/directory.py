@@ -160,6 +160,9 @@ class SqlDirectory:
         return self.session.scalar(select(m.Lab.id).limit(1)) is None and \
             self.session.scalar(select(m.Person.id).limit(1)) is None
 
+    def has_demo_people(self) -> bool:
+        return self.session.scalar(select(m.Person.id).where(m.Person.demo).limit(1)) is not None
+
     def snapshot(self) -> Directory:
         channels = {a.platform: a.conversation for a in self.secretariat_addresses()}
         people = self._people(select(m.Person).order_by(m.Person.id))
