@@ -97,7 +97,10 @@ def plan_import(existing: Directory, parsed: Parsed, prune: bool = False) -> Pla
 
 def _check(d: Directory, parsed: Parsed, errors: list[Problem], warnings: list[Problem]) -> None:
     def where(section: str, key: str) -> Origin:
-        return parsed.origins.get((section, key), IN_DATABASE)
+        found = parsed.origins.get((section, key))
+        if found is None and section == "experts":  # a stored expert: blame the file's row of that person
+            found = parsed.origins.get(("people", key))
+        return found or IN_DATABASE
 
     def error(section: str, key: str, message: str) -> None:
         o = where(section, key)
