@@ -54,7 +54,8 @@ def load(units: UnitsOfWork, *files: tuple[str, str], prune: bool = False):  # t
 def test_import_then_reimport_is_all_unchanged(units: UnitsOfWork) -> None:
     first = load(units, ("d.yaml", GOOD)).summary()
     assert (first["created"], first["errors"]) == (8, [])
-    assert [w["message"] for w in first["warnings"]] == ["topics: '新しい話題' is not in the shared vocabulary yet (kept)"]
+    assert [w["message"] for w in first["warnings"]] == [
+        "topics: '新しい話題' is not in the shared vocabulary yet (kept)"]
     again = load(units, ("d.yaml", GOOD)).summary()
     assert (again["created"], again["updated"], again["unchanged"], again["removed"]) == (0, 0, 8, 0)
 
