@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from handlers.address import Address
+from handlers.audit import AuditRepo
+from handlers.directory.ports import DirectoryRepo
 from handlers.outcome import Send
 
 
@@ -104,6 +106,8 @@ class UnitOfWork(Protocol):
     outbox: OutboxWriter
     due: DueWriter
     kv: KeyValueRepo
+    directory: DirectoryRepo
+    audit: AuditRepo
 
 
 class Rephraser(Protocol):

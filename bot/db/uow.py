@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db.repos.conversations import SqlConversations, SqlKeyValue
+from bot.db.repos.directory import SqlAudit, SqlDirectory
 from bot.db.repos.questions import SqlFeedback, SqlHandoffs, SqlQuestions
 from bot.db.repos.work import SqlDueWriter, SqlOutboxWriter
 from bot.db.session import Database
@@ -25,6 +26,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxWriter(session)
         self.due = SqlDueWriter(session)
         self.kv = SqlKeyValue(session)
+        self.directory = SqlDirectory(session)
+        self.audit = SqlAudit(session)
 
     def commit(self) -> None:
         self.session.commit()

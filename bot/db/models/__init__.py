@@ -2,9 +2,21 @@
 
 from bot.db.models.base import Base, Created, ShortText, TZDateTime, utcnow
 from bot.db.models.core import ConversationReference, Feedback, HandoffRequest, ProcessedEvent, QuestionLog
+from bot.db.models.directory import (
+    AuditLog,
+    ExpertAttribute,
+    ExpertProfile,
+    Lab,
+    LabMember,
+    Person,
+    PersonRole,
+    Role,
+    SecretariatChannel,
+)
 from bot.db.models.work import DueWork, InboxItem, KeyValue, Lease, OutboxMessage
 
 __all__ = [
-    "Base", "ConversationReference", "Created", "DueWork", "Feedback", "HandoffRequest", "InboxItem", "KeyValue",
-    "Lease", "OutboxMessage", "ProcessedEvent", "QuestionLog", "ShortText", "TZDateTime", "utcnow",
+    "AuditLog", "Base", "ConversationReference", "Created", "DueWork", "ExpertAttribute", "ExpertProfile", "Feedback",
+    "HandoffRequest", "InboxItem", "KeyValue", "Lab", "LabMember", "Lease", "OutboxMessage", "Person", "PersonRole",
+    "ProcessedEvent", "QuestionLog", "Role", "SecretariatChannel", "ShortText", "TZDateTime", "utcnow",
 ]
