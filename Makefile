@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/dxlab serve --console
+	$(BIN)/dxlab serve --console --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -36,6 +36,7 @@ from bot.channels.web import WebChannel
 from bot.config import Settings, SettingsError, load_settings
 from bot.db.repos import deliveries, inbox
 from bot.inbox import InboxWorker
+from bot.web.admin import admin_routes, from_this_machine
 from handlers.i18n import t
 from knowledge.live import LiveKnowledge
 from scheduler.jobs import (
@@ -89,18 +90,11 @@ def _off(reason: str, status: int = 404) -> Handler:
     return handler
 
 
-def _from_this_machine(request: web.Request) -> bool:
-    # Behind a reverse proxy on the same host every request arrives from loopback; a forwarding
-    # header says it really came from elsewhere.
-    forwarded = any(h in request.headers for h in ("Forwarded", "X-Forwarded-For", "X-Real-IP"))
-    return not forwarded and is_loopback(request.remote or "")
-
-
 def _admin_reload(knowledge: LiveKnowledge, token: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         token_ok = bool(token) and hmac.compare_digest(given.encode(), token.encode())
-        if not (token_ok or _from_this_machine(request)):
+        if not (token_ok or from_this_machine(request)):
             return web.json_response({"error": "allowed from this machine only, or with DXLAB_ADMIN_TOKEN"},
                                      status=403)
         result = await asyncio.to_thread(knowledge.reload)
@@ -211,6 +205,7 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
     app[HEALTH] = health = Health()
     app.router.add_get("/healthz", _healthz)
     app.router.add_post("/admin/reload", _admin_reload(core.knowledge, settings.admin_token))
+    app.router.add_routes(admin_routes(core.units, settings))
     app[INBOX] = worker = InboxWorker(core.db, {})
     _mount_slack(app, core, worker)
     _mount_teams(app, core, worker, host, allow_unauthenticated)
@@ -292,10 +287,14 @@ async def run(core: Core, host: str, port: int, console: bool = False, allow_una
     return 0
 
 
-def serve(host: str, port: int | None, console: bool, allow_unauthenticated: bool) -> int:
-    """`dxlab serve`: the port defaults to $PORT, else 3978."""
+def serve(host: str, port: int | None, console: bool, allow_unauthenticated: bool, demo: bool = False) -> int:
+    """`dxlab serve`: the port defaults to $PORT, else 3978. `demo` loads the demo directory into an empty one."""
     settings = load_settings()
     core = build_core(settings)
+    if demo:
+        from bot.directory.demo import load_demo_if_empty
+
+        load_demo_if_empty(core.units)
     try:
         return asyncio.run(run(core, host, port or settings.port, console, allow_unauthenticated))
     finally:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from handlers.address import Address
+from handlers.calendar import BusinessCalendar
 from handlers.faq import FaqService
 from handlers.ports import Rephraser, UnitOfWork
-from handlers.calendar import BusinessCalendar
 
 T = TypeVar("T")
 BRIDGE_TIMEOUT_S = 20.0  # a slow outside call (a model) must not hold a handler's thread for ever

@@ -29,6 +29,7 @@ class Act(StrEnum):
     DIRECTORY_IMPORT = "directory.import"  # replace the directory from a file
     ADMIN_VIEW = "admin.view"  # the read-only secretariat pages
     LAB_ANNOUNCE = "lab.announce"  # post to a lab's channel
+    SECRETARIAT_HERE = "secretariat.here"  # make this conversation the secretariat's (Teams)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ RULES: dict[str, Rule] = {
     Act.DIRECTORY_IMPORT: Rule(SECRETARIAT),
     Act.ADMIN_VIEW: Rule(SECRETARIAT),
     Act.LAB_ANNOUNCE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
+    Act.SECRETARIAT_HERE: Rule(SECRETARIAT),
 }
 
 

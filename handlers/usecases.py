@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from handlers import answers, handoff, help
+from handlers import answers, directory_commands, handoff, help, secretariat
 from handlers.routes import Routes
 
-USE_CASES = (help, answers, handoff)
+USE_CASES = (help, answers, handoff, secretariat, directory_commands)
 
 
 def build_routes() -> Routes:

@@ -6,6 +6,7 @@ Platform fakes for other channels (a Bot Framework connector, …) belong in the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,22 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 def slack_settings(make_settings: SettingsFactory, fake_slack: FakeSlack) -> Settings:
     return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
                          SLACK_API_URL=fake_slack.api_url)
+
+
+async def settled(core: Core, timeout: float = 15.0) -> None:
+    """Wait until nothing is left in the inbox or the outbox (answered, sent, or given up)."""
+    from sqlalchemy import text
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        with core.db.engine.connect() as conn:
+            busy = conn.execute(text("SELECT (SELECT count(*) FROM inbox WHERE state IN ('pending', 'claimed'))"
+                                     " + (SELECT count(*) FROM outbox WHERE state IN ('pending', 'claimed'))")).scalar()
+        if not busy:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"inbox/outbox still busy after {timeout} s")
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from sqlalchemy import select, text
 
 from bot.config import Settings
 from bot.db.models import Feedback, HandoffRequest
-from bot.server import SLACK
 from handlers.i18n import t
-from tests.conftest import Running, ServerFactory
+from tests.conftest import Running, ServerFactory, settled
 from tests.fake_slack import (
     APP_TOKEN,
     BOT_ID,
@@ -46,8 +45,8 @@ async def send_event(http: aiohttp.ClientSession, server: Running, event: dict[s
 
 
 async def settle(server: Running) -> None:
-    """Wait until the answers started by the requests sent so far have been delivered."""
-    assert await server.app[SLACK].tasks.wait_idle(10)
+    """Wait until every delivery kept so far has been answered and every answer sent."""
+    await settled(server.core)
 
 
 def button(blocks: list[dict[str, Any]], action: str) -> dict[str, Any]:
@@ -181,9 +180,8 @@ async def test_feedback_button_is_stored_and_thanked_privately(http, server, fak
     body, headers = form_request(block_action(up["action_id"], up["value"], fake_slack.response_url(),
                                               user="U0000002", thread_ts=answer["thread_ts"]))
     assert await post(http, server, body, headers) == 200
-    [thanks] = await fake_slack.wait_for("chat.postEphemeral")
-    assert thanks["text"] == t("feedback.thanks")
-    assert (thanks["user"], thanks["channel"], thanks["thread_ts"]) == ("U0000002", "C0000001", answer["thread_ts"])
+    [thanks] = await fake_slack.wait_for("response_url")
+    assert thanks["text"] == t("feedback.thanks") and thanks["response_type"] == "ephemeral"
     with server.core.db.session() as s:
         [row] = s.scalars(select(Feedback)).all()
     assert (row.question_log_id, row.user_ref, row.value) == (int(up["value"]), "U0000002", 1)
@@ -202,7 +200,7 @@ async def test_handoff_button_opens_a_request_and_says_so_in_the_thread(http, se
     assert said["text"] == t("handoff.created", ref=f"DX-{request.id:06d}")
     assert said["thread_ts"] == answer["thread_ts"]
     assert (request.channel, request.user_ref, request.conversation_ref, request.thread_ref) == (
-        "slack", "U0000001", "C0000001", answer["thread_ts"])
+        "slack", "U0000001", f"slack:C0000001:{answer['thread_ts']}", answer["thread_ts"])
     assert request.question == QUESTION
 
 
@@ -217,12 +215,10 @@ async def test_slash_help_is_shown_only_to_the_user(http, server, fake_slack) ->
 async def test_slash_ask_answer_is_posted_for_the_channel(http, server, fake_slack) -> None:
     body, headers = form_request(slash_command(f"ask {QUESTION}", fake_slack.response_url("ask")))
     assert await post(http, server, body, headers) == 200
-    [reply] = await fake_slack.wait_for("response_url")
-    assert reply["response_type"] == "in_channel"
-    assert reply["replace_original"] is False
-    contexts = context_texts(reply["blocks"])
-    assert contexts[0] == t("slack.asked", user="<@U0000001>", question=f"/dxlab ask {QUESTION}")
-    assert any(c.startswith("出典") for c in contexts)
+    [reply] = await fake_slack.wait_for("chat.postMessage")
+    assert reply["channel"] == "C0000001"
+    assert reply["blocks"][0]["text"]["text"] == f"*{t('faq.asked', question=QUESTION)}*"
+    assert any(c.startswith("出典") for c in context_texts(reply["blocks"]))
 
 
 async def test_messages_that_are_not_a_person_writing_are_ignored(http, server, fake_slack) -> None:

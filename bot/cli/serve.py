@@ -32,7 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.server import serve
 
     return serve(host=args.host, port=args.port, console=args.console,
-                 allow_unauthenticated=args.allow_unauthenticated)
+                 allow_unauthenticated=args.allow_unauthenticated, demo=args.demo)
 
 
 def cmd_teams_package(args: argparse.Namespace) -> int:
@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT, else 3978")
     serve.add_argument("--console", action="store_true", help="also chat in this terminal")
+    serve.add_argument("--demo", action="store_true",
+                       help="load the demo directory (announced labs, fictional people) into an empty directory")
     serve.add_argument("--allow-unauthenticated", action="store_true",
                        help="serve /api/messages without Bot Framework auth on a non-loopback host")
     serve.set_defaults(func=cmd_serve)
