@@ -9,8 +9,8 @@ from tests.helpers import REPO
 
 SDK_OWNERS = {
     "slack_bolt": {"bot/channels/slack.py"},
-    "slack_sdk": {"bot/channels/slack.py"},
-    "botbuilder": {"bot/channels/teams.py", "bot/channels/teams_package.py"},
+    "slack_sdk": {"bot/channels/slack.py", "bot/channels/slack_sender.py"},
+    "botbuilder": {"bot/channels/teams.py", "bot/channels/teams_package.py", "bot/channels/teams_sender.py"},
     "apscheduler": {"scheduler/runner.py"},
 }
 
