@@ -40,6 +40,8 @@ class Settings:
     log_level: str = "INFO"
     webchat: str = "auto"  # auto (on only when serving on loopback) | on | off
     admin_token: str = ""  # lets POST /admin/reload in from a non-loopback address
+    send_rate: float = 5.0  # outbox: bulk messages per second per workspace (0 = unlimited)
+    outbox_max_attempts: int = 8  # outbox and due steps: tries before a row is given up
 
     @property
     def slack_enabled(self) -> bool:
@@ -73,6 +75,8 @@ ENV_NAMES: dict[str, str] = {
     "log_level": "DXLAB_LOG_LEVEL",
     "webchat": "DXLAB_WEBCHAT",
     "admin_token": "DXLAB_ADMIN_TOKEN",
+    "send_rate": "DXLAB_SEND_RATE",
+    "outbox_max_attempts": "DXLAB_OUTBOX_MAX_ATTEMPTS",
 }
 
 
