@@ -41,6 +41,8 @@ class Settings:
     webchat: str = "auto"  # auto (on only when serving on loopback) | on | off
     admin_token: str = ""  # lets POST /admin/reload in from a non-loopback address
     secretariat_slack_channel: str = ""  # where hand-offs and escalations are posted on Slack
+    send_rate: float = 5.0  # outbox: bulk messages per second per workspace (0 = unlimited)
+    outbox_max_attempts: int = 8  # outbox and due steps: tries before a row is given up
 
     @property
     def slack_enabled(self) -> bool:
@@ -75,6 +77,8 @@ ENV_NAMES: dict[str, str] = {
     "webchat": "DXLAB_WEBCHAT",
     "admin_token": "DXLAB_ADMIN_TOKEN",
     "secretariat_slack_channel": "DXLAB_SECRETARIAT_SLACK_CHANNEL",
+    "send_rate": "DXLAB_SEND_RATE",
+    "outbox_max_attempts": "DXLAB_OUTBOX_MAX_ATTEMPTS",
 }
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +33,7 @@ class Call:
     method: str  # "chat.postMessage", … or "response_url"
     args: dict[str, Any]
     path: str = ""
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -41,16 +42,27 @@ class FakeSlack:
     fail_methods: set[str] = field(default_factory=set)  # answer these with ok=false
     delays: dict[str, float] = field(default_factory=dict)  # seconds to wait before answering a method
     rate_limited: set[str] = field(default_factory=set)  # answer the next call with 429 (once per method)
+    # Scripted faults, taken one per call of a method: "429:<retry-after>", "500", "drop" (do the call,
+    # then cut the connection before answering: the message is there but the caller never hears so), or
+    # "hang" (do the call, then never answer).
+    faults: dict[str, list[str]] = field(default_factory=dict)
+    chaos_429: float = 0.0  # chance that a chat.postMessage gets 429 (Retry-After: chaos_retry_after)
+    chaos_retry_after: str = "1"
+    chaos_seed: int = 7
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel → posted messages
     socket_acks: list[dict[str, Any]] = field(default_factory=list)  # what our app answered over Socket Mode
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
-    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _last_ts: float = 0.0
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
+    _rng: random.Random | None = None
     url: str = ""
 
     async def start(self) -> FakeSlack:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # conversations.history and .replies are GETs
         app.router.add_post("/response/{name}", self._response_url)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
@@ -62,6 +74,7 @@ class FakeSlack:
         return self
 
     async def close(self) -> None:
+        self._closing.set()
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -120,10 +133,29 @@ class FakeSlack:
         if method in self.rate_limited:
             self.rate_limited.discard(method)
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"})
+        fault = self.faults.get(method, []).pop(0) if self.faults.get(method) else ""
+        if method == "chat.postMessage" and self.chaos_429:
+            self._rng = self._rng or random.Random(self.chaos_seed)
+            if self._rng.random() < self.chaos_429:
+                fault = f"429:{self.chaos_retry_after}"
+        if fault.startswith("429"):
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": fault.partition(":")[2] or "1"})
+        if fault == "500":
+            return web.Response(status=500, text="<html>Internal Server Error</html>", content_type="text/html")
         self._record(Call(method, args))
         if method in self.fail_methods:
             return web.json_response({"ok": False, "error": "channel_not_found"})
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = self._next_ts()
+        if method == "chat.postMessage":
+            self._remember(args, ts)
+        if fault == "hang":
+            await self._closing.wait()
+            return web.Response(status=503)
+        if fault == "drop":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=500)  # never reaches the caller
         match method:
             case "auth.test":
                 body = {"url": "https://fake.slack.test/", "team": "Fake", "user": "dxlab", "team_id": TEAM_ID,
@@ -136,9 +168,51 @@ class FakeSlack:
                 body = {"url": self.url.replace("http://", "ws://") + "/socket"}
             case "views.publish":
                 body = {"view": {"id": "V1", **(args.get("view") or {})}}
+            case "conversations.open":
+                body = {"channel": {"id": "D" + str(args.get("users", "")).lstrip("U")}}
+            case "conversations.history" | "conversations.replies":
+                body = self._listing(method, args)
             case _:
                 body = {}
         return web.json_response({"ok": True, **body})
+
+    def _next_ts(self) -> str:
+        """Slack's ts: the posting time in seconds with microseconds, unique within the fake."""
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+    def _remember(self, args: dict[str, Any], ts: str) -> None:
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        message = {"type": "message", "ts": ts, "text": args.get("text"), "bot_id": BOT_ID}
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        if metadata:
+            message["metadata"] = metadata
+        self.history.setdefault(str(args.get("channel")), []).append(message)
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        return self.history.get(channel, [])
+
+    def _listing(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (parents only, newest first) or .replies (one thread, oldest first),
+        `oldest`-filtered, `limit` per page with a cursor; metadata only with include_all_metadata."""
+        messages = self.history.get(str(args.get("channel")), [])
+        oldest = float(args.get("oldest") or 0)
+        if method == "conversations.history":
+            chosen = [m for m in reversed(messages) if m.get("thread_ts", m["ts"]) == m["ts"]]
+        else:
+            chosen = [m for m in messages if m["ts"] == args.get("ts") or m.get("thread_ts") == args.get("ts")]
+        chosen = [m for m in chosen if float(m["ts"]) >= oldest]
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        if not with_metadata:
+            chosen = [{k: v for k, v in m.items() if k != "metadata"} for m in chosen]
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page = chosen[start: start + limit]
+        more = start + limit < len(chosen)
+        return {"messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

@@ -1,0 +1,162 @@
+"""Delivers outbox rows to Slack (scheduler.outbox.Sender), and finds them again after a lost answer.
+
+- a channel: `chat.postMessage`; a thread: the same with `thread_ts`; a user with no conversation: a DM
+  (`conversations.open` gives the D… channel, cached);
+- a private reply (Reply.visibility private) to a conversation: through the address's `response_url`
+  when it has one, else `chat.postEphemeral` to the user. An ephemeral message cannot be looked up
+  afterwards, so after an unknown outcome it may arrive twice (fire-once, no reconcile);
+- every posted message carries `metadata` {event_type: dxlab_delivery, event_payload: {key}}, which
+  `find_delivered` looks for with `conversations.history` (or `conversations.replies` in a thread).
+
+The SDK's own retry handlers are removed: the outbox owns retries, so nothing is sent twice behind its
+back. Errors become the outbox's three: RateLimited (429 / `ratelimited`), Transient (timeouts, 5xx,
+network), Permanent (channel_not_found, not_in_channel, is_archived, …).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.slack_blocks import render
+from bot.config import Settings
+from scheduler.outbox import Delivered, OutboxRow, Permanent, RateLimited, Transient
+
+EVENT_TYPE = "dxlab_delivery"
+TIMEOUT_S = 10
+LOOKBACK = dt.timedelta(minutes=1)  # history is searched from the row's creation minus this
+LOOKUP_PAGES = 5
+TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def build_slack_sender(settings: Settings) -> SlackSender:
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=TIMEOUT_S,
+                            retry_handlers=[])
+    return SlackSender(client)
+
+
+class SlackSender:
+    def __init__(self, client: AsyncWebClient):
+        client.retry_handlers = []  # however it was built: no silent resends
+        self.client = client
+        self._dm_channels: dict[str, str] = {}
+        self._http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self.client.session = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        """One connection pool for every call (the SDK would open a new one per call without it)."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
+                                               connector=aiohttp.TCPConnector(limit=64))
+            self.client.session = self._http
+        return self._http
+
+    async def send(self, row: OutboxRow) -> Delivered:
+        address, reply = row.address, row.reply
+        text, blocks = render(reply)
+        if reply.ephemeral and address.response_url:
+            await self._post_response_url(address.response_url, {
+                "text": text, "blocks": blocks, "response_type": "ephemeral", "replace_original": False})
+            return Delivered("response_url")
+        if reply.ephemeral and address.conversation and address.user and not address.is_direct:
+            answer = await self._call("chat_postEphemeral", channel=address.conversation, user=address.user,
+                                      text=text, blocks=blocks, thread_ts=address.thread)
+            return Delivered(str(answer.get("message_ts", "")))
+        channel = await self._channel(row)
+        answer = await self._call("chat_postMessage", channel=channel, text=text, blocks=blocks,
+                                  thread_ts=address.thread, unfurl_links=False,
+                                  metadata={"event_type": EVENT_TYPE, "event_payload": {"key": row.key}})
+        return Delivered(str(answer["ts"]))
+
+    async def find_delivered(self, row: OutboxRow) -> str | None:
+        address, reply = row.address, row.reply
+        if reply.ephemeral and (address.response_url or (address.conversation and not address.is_direct)):
+            return None  # ephemeral messages cannot be listed: fire-once
+        channel = await self._channel(row)
+        created = row.created_at or dt.datetime.now(dt.UTC)
+        oldest = f"{(created - LOOKBACK).timestamp():.6f}"
+        async for message in self._messages(channel, address.thread, oldest):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == EVENT_TYPE and \
+                    (metadata.get("event_payload") or {}).get("key") == row.key:
+                return str(message["ts"])
+        return None
+
+    async def _messages(self, channel: str, thread: str | None, oldest: str) -> AsyncIterator[dict[str, Any]]:
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            args: dict[str, Any] = {"channel": channel, "oldest": oldest, "limit": 200,
+                                    "include_all_metadata": True, "cursor": cursor}
+            if thread:
+                answer = await self._call("conversations_replies", ts=thread, **args)
+            else:
+                answer = await self._call("conversations_history", **args)
+            for message in answer.get("messages") or ():
+                yield message
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
+
+    async def _channel(self, row: OutboxRow) -> str:
+        address = row.address
+        if address.conversation:
+            return address.conversation
+        if not address.user:
+            raise Permanent("a Slack address needs a conversation or a user")
+        if address.user not in self._dm_channels:
+            answer = await self._call("conversations_open", users=address.user)
+            self._dm_channels[address.user] = str(answer["channel"]["id"])
+        return self._dm_channels[address.user]
+
+    async def _call(self, method: str, **args: Any) -> Any:
+        self._session()
+        try:
+            return await getattr(self.client, method)(**{k: v for k, v in args.items() if v is not None})
+        except SlackApiError as exc:
+            raise _translate(method, exc) from exc
+        except (TimeoutError, aiohttp.ClientError, SlackClientError, OSError) as exc:
+            raise Transient(f"{method}: {type(exc).__name__}: {exc}") from exc
+
+    async def _post_response_url(self, url: str, body: dict[str, Any]) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        try:
+            async with self._session().post(url, data=data, headers={"Content-Type": "application/json"}) as response:
+                status, answer = response.status, await response.text()
+                retry_after = response.headers.get("Retry-After")
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise Transient(f"response_url: {type(exc).__name__}: {exc}") from exc
+        if status == 429:
+            raise RateLimited(_seconds(retry_after))
+        if status >= 500:
+            raise Transient(f"response_url: HTTP {status}")
+        if status >= 400:
+            raise Permanent(f"response_url: HTTP {status} {answer[:200]}")  # expired (30 min) or used up
+
+
+def _translate(method: str, exc: SlackApiError) -> Exception:
+    response = exc.response
+    status = response.status_code
+    error = str(response.get("error", "")) if isinstance(response.data, dict) else ""
+    if status == 429 or error == "ratelimited":
+        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+        return RateLimited(_seconds(headers.get("retry-after")))
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return Transient(f"{method}: HTTP {status} {error}")
+    return Permanent(f"{method}: {error or f'HTTP {status}'}")
+
+
+def _seconds(value: object) -> float:
+    try:
+        return max(float(str(value)), 0.0)
+    except (TypeError, ValueError):
+        return 1.0

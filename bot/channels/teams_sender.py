@@ -1,0 +1,130 @@
+"""Delivers outbox rows to Microsoft Teams (scheduler.outbox.Sender) with CloudAdapter.continue_conversation.
+
+The ConversationReference comes from the stored reference of the conversation (table
+`conversation_reference`, channel "teams", saved when the bot last heard from it) or, failing that, is
+rebuilt from the Address (service_url, conversation id, tenant, channel "msteams"). A thread of a
+channel is the conversation id `…;messageid=<root id>`.
+
+The Bot Framework connector has no idempotency key and no way to list what the bot sent, so
+`find_delivered` cannot answer (None). One duplicate therefore remains possible, and only in one
+window: the connector accepted the activity (2xx) but the worker did not commit "sent" (a timeout on
+the answer, a crash). Claim-before-send keeps that window to a single round trip; a row is never sent
+by two workers at once.
+
+Errors: 429 → RateLimited (Retry-After), 5xx / timeouts / network → Transient, other 4xx (the bot was
+removed, the conversation is gone, bad request) → Permanent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
+from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.channels.teams import _ReusedCredentials, adapter_config, render
+from bot.config import Settings, SettingsError
+from bot.db.repos.conversations import SqlConversations
+from bot.db.session import Database
+from handlers.address import Address
+from scheduler.outbox import Delivered, OutboxRow, Permanent, RateLimited, Transient
+
+TIMEOUT_S = 15.0
+BLOCKING_WORKERS = 2
+
+References = Callable[[Address], str | None]  # the stored ConversationReference JSON of an address
+
+
+def build_teams_sender(settings: Settings, db: Database,
+                       auth_overrides: Mapping[str, str] | None = None) -> TeamsSender:
+    """A sender with its own adapter and credentials, built like TeamsChannel's (bot/channels/teams.py)."""
+    pool = ThreadPoolExecutor(BLOCKING_WORKERS, thread_name_prefix="teams-send")
+    config = adapter_config(settings, auth_overrides)
+    try:
+        credentials = _ReusedCredentials(ConfigurationServiceClientCredentialFactory(config), pool)
+        auth = ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials)
+    except Exception as exc:  # the SDK raises a bare Exception naming its own config keys
+        raise SettingsError(f"MICROSOFT_APP_TYPE={settings.microsoft_app_type} needs more settings: {exc}") from exc
+
+    def references(address: Address) -> str | None:
+        with db.session() as session:
+            return SqlConversations(session).reference(address)
+
+    return TeamsSender(CloudAdapter(auth), settings.microsoft_app_id, references, pool)
+
+
+class TeamsSender:
+    def __init__(self, adapter: CloudAdapter, app_id: str, references: References,
+                 pool: ThreadPoolExecutor | None = None):
+        self.adapter = adapter
+        self.app_id = app_id
+        self.references = references
+        self._pool = pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def send(self, row: OutboxRow) -> Delivered:
+        reference = await self.reference(row.address)
+        activity = render(row.reply)
+        sent: list[str] = []
+
+        async def deliver(context: TurnContext) -> None:
+            response = await context.send_activity(activity)
+            sent.append(response.id if response is not None and response.id else "")
+
+        try:
+            await asyncio.wait_for(self.adapter.continue_conversation(reference, deliver, self.app_id), TIMEOUT_S)
+        except HttpOperationError as exc:
+            raise _translate(exc) from exc
+        except (TimeoutError, ClientRequestError, OSError) as exc:
+            raise Transient(f"teams: {type(exc).__name__}: {exc}") from exc
+        return Delivered(sent[0] if sent else "")
+
+    async def find_delivered(self, row: OutboxRow) -> str | None:
+        return None  # the connector cannot list what the bot sent (see the module doc)
+
+    async def reference(self, address: Address) -> ConversationReference:
+        conversation = address.conversation
+        if address.thread and ";messageid=" not in conversation:
+            conversation = f"{conversation};messageid={address.thread}"
+        stored = await asyncio.to_thread(self.references, address)
+        if stored:
+            reference = ConversationReference().deserialize(json.loads(stored))
+            reference.activity_id = None  # a new message, not a reply to the last one the bot heard
+            if conversation != reference.conversation.id:  # a thread of a stored channel
+                reference.conversation.id = conversation
+            return reference
+        if not (conversation and address.service_url):
+            raise Permanent("teams: no stored conversation and no service_url/conversation to rebuild one")
+        return ConversationReference(
+            channel_id="msteams", service_url=address.service_url,
+            conversation=ConversationAccount(id=conversation, tenant_id=address.workspace or None,
+                                             is_group=not address.is_direct),
+            bot=ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "bot"),
+            user=ChannelAccount(id=address.user) if address.user else None)
+
+
+def _translate(exc: HttpOperationError) -> Exception:
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None) or 0
+    if status == 429:
+        headers = {k.lower(): v for k, v in dict(getattr(response, "headers", {}) or {}).items()}
+        try:
+            retry_after = float(headers.get("retry-after", "1"))
+        except ValueError:
+            retry_after = 1.0
+        return RateLimited(retry_after)
+    if status >= 500 or status == 0:
+        return Transient(f"teams: HTTP {status} {exc}")
+    return Permanent(f"teams: HTTP {status} {exc}")

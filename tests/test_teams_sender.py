@@ -1,0 +1,144 @@
+"""The Teams sender through a real CloudAdapter to a fake Bot Framework connector on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from bot.channels.teams_sender import TeamsSender, build_teams_sender
+from bot.config import Settings
+from bot.db.models import OutboxMessage
+from bot.db.repos.conversations import SqlConversations
+from bot.db.repos.outbox_worker import SqlOutboxQueue
+from bot.db.repos.work import SqlOutboxWriter
+from bot.db.session import Database
+from handlers.address import Address
+from handlers.messages import Reply
+from handlers.outcome import Lane, Send
+from scheduler.outbox import OutboxWorker, utc_now
+
+TENANT = "tenant-1"
+PERSONAL = "a:personal-chat-1"
+CHANNEL = "19:general@thread.tacv2"
+
+
+@dataclass
+class Connector:
+    """Records each activity posted; answers with scripted statuses first ("429", "500", "403")."""
+
+    url: str = ""
+    posted: list[tuple[str, dict]] = field(default_factory=list)
+    replied_to: list[str | None] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        if self.faults:
+            status = int(self.faults.pop(0))
+            return web.json_response({"error": {"code": "x", "message": "scripted"}}, status=status,
+                                     headers={"Retry-After": "0"} if status == 429 else None)
+        self.posted.append((request.match_info["conversation"], await request.json()))
+        self.replied_to.append(request.match_info.get("activity"))
+        return web.json_response({"id": f"activity-{len(self.posted)}"})
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[Connector]:
+    fake = Connector()
+    app = web.Application()
+    app.router.add_post("/v3/conversations/{conversation}/activities", fake.receive)
+    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", fake.receive)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    fake.url = str(server.make_url("/"))
+    yield fake
+    await server.close()
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+async def teams(settings: Settings, db: Database) -> AsyncIterator[TeamsSender]:
+    sender = build_teams_sender(settings, db)
+    yield sender
+    await sender.close()
+
+
+def enqueue(db: Database, *sends: Send) -> None:
+    with db.session() as session:
+        for send in sends:
+            SqlOutboxWriter(session).enqueue(send, utc_now())
+        session.commit()
+
+
+def outbox(db: Database) -> dict[str, OutboxMessage]:
+    with db.session() as session:
+        return {r.key: r for r in session.scalars(select(OutboxMessage))}
+
+
+def worker(db: Database, teams: TeamsSender, **options: object) -> OutboxWorker:
+    return OutboxWorker(SqlOutboxQueue(db), {"teams": teams}, send_rate=0, backoff_base_s=0.05,  # type: ignore[arg-type]
+                        **options)
+
+
+async def test_sends_to_a_stored_conversation(db: Database, teams: TeamsSender, connector: Connector) -> None:
+    reference = {"activityId": "msg-1", "user": {"id": "29:user-1"}, "bot": {"id": "28:dxlab-bot"},
+                 "conversation": {"id": PERSONAL, "conversationType": "personal", "tenantId": TENANT},
+                 "channelId": "msteams", "serviceUrl": connector.url}
+    address = Address("teams", PERSONAL, workspace=TENANT)
+    with db.session() as session:
+        SqlConversations(session).save(address, json.dumps(reference))
+        session.commit()
+    enqueue(db, Send(address, Reply(text="ご相談の担当者が決まりました。"), "k-personal", lane=Lane.REPLY))
+    assert (await worker(db, teams).drain()).sent == 1
+    ((conversation, activity),) = connector.posted
+    assert conversation == PERSONAL and connector.replied_to != ["msg-1"]  # not a reply to the last message heard
+    assert (activity["type"], activity["text"]) == ("message", "ご相談の担当者が決まりました。")
+    assert activity["from"]["id"] == "28:dxlab-bot"
+    assert outbox(db)["k-personal"].platform_id == "activity-1"
+
+
+async def test_rebuilds_a_channel_thread_from_the_address(db: Database, teams: TeamsSender,
+                                                           connector: Connector) -> None:
+    address = Address("teams", CHANNEL, thread="1700000000000", workspace=TENANT, service_url=connector.url)
+    enqueue(db, Send(address, Reply(text="交流会のお知らせです。"), "k-thread"))
+    assert (await worker(db, teams).drain()).sent == 1
+    ((conversation, activity),) = connector.posted
+    assert conversation == f"{CHANNEL};messageid=1700000000000"
+    assert activity["conversation"]["tenantID"] == TENANT  # (botbuilder spells it so)
+
+
+async def test_429_and_5xx_are_retried_and_403_gives_up(db: Database, teams: TeamsSender,
+                                                        connector: Connector) -> None:
+    address = Address("teams", CHANNEL, workspace=TENANT, service_url=connector.url)
+    connector.faults = ["429", "500"]
+    enqueue(db, Send(address, Reply(text="一通目"), "k-retried", lane=Lane.REPLY))
+    report = await worker(db, teams, in_flight=1).drain()
+    assert report.sent == 1 and report.retried == 1  # the 429 waited in place; the 500 came back later
+    assert [a["text"] for _, a in connector.posted] == ["一通目"]
+    assert outbox(db)["k-retried"].attempts == 2
+    connector.faults = ["403"]
+    enqueue(db, Send(address, Reply(text="二通目"), "k-refused"))
+    report = await worker(db, teams).drain()
+    assert [f["key"] for f in report.failed] == ["k-refused"] and "403" in str(report.failed[0]["error"])
+
+
+async def test_an_address_with_nothing_to_rebuild_from_fails_at_once(db: Database, teams: TeamsSender) -> None:
+    enqueue(db, Send(Address("teams", user="29:someone", workspace=TENANT), Reply(text="x"), "k-nowhere"))
+    report = await worker(db, teams).drain()
+    assert [f["key"] for f in report.failed] == ["k-nowhere"]
