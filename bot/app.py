@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from bot.config import Settings, load_settings
+from bot.db.repos.outbox_worker import mark_done_sql
 from bot.db.session import Database
-from bot.db.uow import UnitsOfWork
+from bot.db.uow import SqlUnitOfWork, UnitsOfWork
 from handlers.context import Services
 from handlers.dispatch import Dispatcher
 from handlers.faq import FaqService
+from handlers.routes import DueStep
 from handlers.usecases import build_routes
 from knowledge.live import LiveKnowledge
+from scheduler.due import DueRow
+from scheduler.outbox import Sender
 
 
 @dataclass
@@ -25,7 +29,28 @@ class Core:
     knowledge: LiveKnowledge
     faq: FaqService
     dispatcher: Dispatcher
-    senders: dict[str, Any] = field(default_factory=dict)  # platform → outbox Sender, added by the server
+
+    @cached_property
+    def senders(self) -> dict[str, Sender]:
+        """platform → the outbox's Sender; built on first use (the SDKs are slow to import)."""
+        from bot.channels.teams_sender import build_teams_sender
+        from bot.channels.web_sender import WebSender
+
+        senders: dict[str, Sender] = {"web": WebSender(), "teams": build_teams_sender(self.settings, self.db)}
+        if self.settings.slack_bot_token:
+            from bot.channels.slack_sender import build_slack_sender
+
+            senders["slack"] = build_slack_sender(self.settings)
+        return senders
+
+    async def run_due_step(self, row: DueRow) -> None:
+        """Run a due step through its handler; the row is marked done in the handler's own transaction."""
+        now = self.dispatcher.clock()
+
+        def done(uow: SqlUnitOfWork) -> None:
+            mark_done_sql(uow.session, row.id, now)
+
+        await self.dispatcher.step(DueStep(row.kind, row.key, row.due_at, row.payload), after=done)
 
     def close(self) -> None:
         self.db.dispose()

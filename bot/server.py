@@ -35,7 +35,9 @@ from bot.channels.teams import TeamsChannel
 from bot.channels.web import WebChannel
 from bot.config import Settings, SettingsError, load_settings
 from bot.db.repos import deliveries, inbox
+from bot.db.repos.leader import leader_for
 from bot.inbox import InboxWorker
+from bot.outbound import Outbound
 from bot.web.admin import admin_routes, from_this_machine
 from handlers.i18n import t
 from knowledge.live import LiveKnowledge
@@ -170,9 +172,13 @@ def _mount_teams(app: web.Application, core: Core, worker: InboxWorker, host: st
 
 
 def _mount_scheduler(app: web.Application, core: Core, kb_poll_seconds: float) -> None:
-    """Periodic work: dropping expired Slack delivery ids and, unless DXLAB_KB_WATCH=0, picking up
-    edited knowledge files (a bad edit is refused inside reload() and the old content kept)."""
-    scheduler = Scheduler()
+    """Periodic and durable work: the outbox loop (every replica), due steps and cron jobs (the leader only),
+    dropping expired delivery ids and, unless DXLAB_KB_WATCH=0, picking up edited knowledge files (a bad
+    edit is refused inside reload() and the old content kept). Mounted before the inbox worker, so that at
+    shutdown the answers under way are written first and then sent."""
+    scheduler = Scheduler(leadership=leader_for(core.db))
+    outbound = Outbound(core.db, core.senders, core.run_due_step, core.settings, scheduler)
+    core.dispatcher.on_enqueued(outbound.wake)
     scheduler.run_repeating("purge-delivery-ids", partial(purge_processed_events, _Expiry(core)),
                             PURGE_EVENTS_EVERY_SECONDS)
     if core.settings.kb_watch:
@@ -180,9 +186,15 @@ def _mount_scheduler(app: web.Application, core: Core, kb_poll_seconds: float) -
                                 kb_poll_seconds)
 
     async def running(_: web.Application) -> AsyncIterator[None]:
+        outbound.start()
         scheduler.start()
         yield
         await scheduler.stop()
+        await outbound.stop()
+        for sender in core.senders.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                await close()
 
     app.cleanup_ctx.append(running)
 
@@ -209,6 +221,7 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
     app[INBOX] = worker = InboxWorker(core.db, {})
     _mount_slack(app, core, worker)
     _mount_teams(app, core, worker, host, allow_unauthenticated)
+    _mount_scheduler(app, core, kb_poll_seconds)
     _mount_inbox(app, worker)
     if webchat_enabled(settings, host):
         app.router.add_routes(WebChannel(core.dispatcher).routes())
@@ -217,7 +230,6 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
             log.warning("web chat: on at / on a non-loopback address: anyone who can reach it can chat")
     else:
         log.info("web chat: off (on by default only on a loopback address; DXLAB_WEBCHAT=on forces it)")
-    _mount_scheduler(app, core, kb_poll_seconds)
 
     async def ready(_: web.Application) -> None:
         health.ready = True

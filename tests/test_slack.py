@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -187,21 +188,28 @@ async def test_feedback_button_is_stored_and_thanked_privately(http, server, fak
     assert (row.question_log_id, row.user_ref, row.value) == (int(up["value"]), "U0000002", 1)
 
 
-async def test_handoff_button_opens_a_request_and_says_so_in_the_thread(http, server, fake_slack) -> None:
+async def test_handoff_button_tells_the_secretariat_and_says_so_in_the_thread(
+        http, start_server, slack_settings, fake_slack) -> None:
+    server = await start_server(replace(slack_settings, secretariat_slack_channel="C0SECRET"))
     await send_event(http, server, mention(QUESTION), "Ev1")
     [answer] = await fake_slack.wait_for("chat.postMessage")
     handoff = button(answer["blocks"], "handoff")
     body, headers = form_request(block_action(handoff["action_id"], handoff["value"], fake_slack.response_url(),
                                               thread_ts=answer["thread_ts"]))
     assert await post(http, server, body, headers) == 200
-    [_, said] = await fake_slack.wait_for("chat.postMessage", count=2)
+    posts = await fake_slack.wait_for("chat.postMessage", count=3)
     with server.core.db.session() as s:
         [request] = s.scalars(select(HandoffRequest)).all()
-    assert said["text"] == t("handoff.created", ref=f"DX-{request.id:06d}")
-    assert said["thread_ts"] == answer["thread_ts"]
+    ref = f"DX-{request.id:06d}"
+    [said] = [p for p in posts if p["text"] == t("handoff.created", ref=ref)]
+    assert said["thread_ts"] == answer["thread_ts"] and said["channel"] == "C0000001"
+    [notice] = [p for p in posts if p["channel"] == "C0SECRET"]
+    assert ref in notice["text"] and QUESTION in notice["text"]
     assert (request.channel, request.user_ref, request.conversation_ref, request.thread_ref) == (
         "slack", "U0000001", f"slack:C0000001:{answer['thread_ts']}", answer["thread_ts"])
     assert request.question == QUESTION
+    await settle(server)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 3, "nothing is sent twice"
 
 
 async def test_slash_help_is_shown_only_to_the_user(http, server, fake_slack) -> None:

@@ -41,6 +41,7 @@ def cmd_run_due(args: argparse.Namespace) -> int:
 
     core: Any = build_core()
     now = parse_instant(args.now) if args.now else utc_now()
+    core.dispatcher.clock = lambda: now  # the steps' own "now" (what they schedule from) is the fixed one too
 
     async def run() -> dict[str, object]:
         try:
