@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from bot.app import Core, build_core
+from handlers.address import Address
 from handlers.faq import is_faithful
 from handlers.messages import Inbound
 from tests.helpers import settings_for
@@ -58,13 +59,15 @@ def core_with_llm(tmp_path: Path, fake_openai: tuple[FakeOpenAI, str]) -> Core:
 
 
 QUESTION = "地域DX推進ラボとは何ですか"
+HERE = Address("web", "c1", "u1")
 
 
 async def test_faithful_rewording_is_used_with_the_entry_sources(core_with_llm: Core,
                                                                   fake_openai: tuple[FakeOpenAI, str]) -> None:
     fake, _ = fake_openai
     fake.reply = "地域DX推進ラボは、地域のDXの取組を国が選んで支える仕組みです。"
-    reply = await core_with_llm.bot.on_message(Inbound("web", "u1", "c1", QUESTION))
+    reply = await core_with_llm.dispatcher.message(Inbound(HERE, QUESTION))
+    assert reply.answer is not None and reply.answer.answered
     assert reply.text.startswith(fake.reply)
     assert reply.source and "出典" in reply.source
     call = fake.calls[0]
@@ -77,16 +80,16 @@ async def test_invented_numbers_or_server_errors_keep_the_reviewed_answer(
     fake, _ = fake_openai
     reviewed = core_with_llm.faq.ask(QUESTION).answer
     fake.reply = "2031年までに999地域を選ぶ制度です。"
-    assert (await core_with_llm.bot.on_message(Inbound("web", "u1", "c1", QUESTION))).text == reviewed
+    assert (await core_with_llm.dispatcher.message(Inbound(HERE, QUESTION))).text == reviewed
     fake.status = 500
-    assert (await core_with_llm.bot.on_message(Inbound("web", "u1", "c1", QUESTION))).text == reviewed
+    assert (await core_with_llm.dispatcher.message(Inbound(HERE, QUESTION))).text == reviewed
 
 
 async def test_declined_questions_never_reach_the_model(core_with_llm: Core,
                                                         fake_openai: tuple[FakeOpenAI, str]) -> None:
     fake, _ = fake_openai
-    reply = await core_with_llm.bot.on_message(Inbound("web", "u1", "c1", "今日の天気はどうですか"))
-    assert reply.meta["answered"] is False and not fake.calls
+    reply = await core_with_llm.dispatcher.message(Inbound(HERE, "今日の天気はどうですか"))
+    assert reply.answer is not None and reply.answer.answered is False and not fake.calls
 
 
 def test_faithfulness_guard() -> None:

@@ -4,26 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from functools import partial
 from pathlib import Path
 
-from bot.db.session import Database
-from bot.db.store import SqlStore
+from sqlalchemy import select, text
+
+from bot.app import build_core
+from bot.db.models import InboxItem
+from bot.db.repos import deliveries, inbox
+from bot.server import _Expiry
 from knowledge.live import LiveKnowledge
 from scheduler.jobs import purge_processed_events, reload_knowledge_if_changed
 from scheduler.runner import Scheduler
-from tests.helpers import copy_knowledge
+from tests.helpers import copy_knowledge, settings_for
 
 
-async def test_run_now_and_repeating_jobs_fire(tmp_path: Path) -> None:
-    store = SqlStore(Database(f"sqlite:///{tmp_path / 's.db'}"))
-    store.claim_event("old", dt.timedelta(seconds=-5))
+async def test_hourly_purge_drops_only_expired_rows(tmp_path: Path) -> None:
+    """The server's hourly purge, run on a real scheduler: expired rows go, live ones stay."""
+    core = build_core(settings_for(tmp_path))
+    now = dt.datetime.now(dt.UTC)
+    assert deliveries.claim_once(core.db, "old", dt.timedelta(seconds=-5))
+    assert deliveries.claim_once(core.db, "fresh", dt.timedelta(hours=1))
+    assert inbox.accept(core.db, "slack:Ev-old", "slack", "{}", now - dt.timedelta(hours=3))
+    assert inbox.accept(core.db, "slack:Ev-new", "slack", "{}", now - dt.timedelta(hours=3))
+    with core.db.session() as s, s.begin():
+        old_id = s.scalar(select(InboxItem.id).where(InboxItem.key == "slack:Ev-old"))
+        assert old_id is not None
+        inbox.mark_done(s, old_id)  # answered long ago: purged; the other one is still pending: kept
     fired = asyncio.Event()
 
     async def tick() -> None:
         fired.set()
 
     scheduler = Scheduler()
-    scheduler.run_repeating("purge", lambda: purge_processed_events(store), seconds=3600)
+    scheduler.run_repeating("purge", partial(purge_processed_events, _Expiry(core)), seconds=3600)
     scheduler.run_repeating("tick", tick, seconds=0.05)  # the first run comes one interval after start
     scheduler.start()
     try:
@@ -31,7 +45,11 @@ async def test_run_now_and_repeating_jobs_fire(tmp_path: Path) -> None:
         await asyncio.wait_for(fired.wait(), timeout=10)
     finally:
         await scheduler.stop()
-    assert store.claim_event("old", dt.timedelta(hours=1))  # the expired row was purged
+    with core.db.engine.connect() as conn:
+        assert conn.execute(text("SELECT key FROM processed_event")).scalars().all() == ["fresh"]
+        assert conn.execute(text("SELECT key FROM inbox")).scalars().all() == ["slack:Ev-new"]
+    assert not deliveries.claim_once(core.db, "fresh", dt.timedelta(hours=1))
+    core.close()
 
 
 async def test_failing_job_is_contained(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Feedback, HandoffRequest, QuestionLog, utcnow
@@ -42,14 +42,14 @@ class SqlFeedback:
         self.session = session
 
     def record(self, question_log_id: int, user_ref: str, value: int) -> None:
-        """One vote per user and answer; a second press replaces the first (never a unique violation)."""
-        existing = self.session.scalar(select(Feedback).where(
-            Feedback.question_log_id == question_log_id, Feedback.user_ref == user_ref))
-        if existing is not None:
-            existing.value, existing.created_at = value, utcnow()
-            return
-        with self.session.begin_nested():
-            self.session.add(Feedback(question_log_id=question_log_id, user_ref=user_ref, value=value))
+        """One vote per user and answer; a second press replaces the first (never a unique violation,
+        even when two presses race: the losing insert does nothing and its vote is written over)."""
+        if not insert_new(self.session, Feedback, {"question_log_id": question_log_id, "user_ref": user_ref,
+                                                   "value": value, "created_at": utcnow()},
+                          "question_log_id", "user_ref"):
+            self.session.execute(update(Feedback).where(
+                Feedback.question_log_id == question_log_id, Feedback.user_ref == user_ref)
+                .values(value=value, created_at=utcnow()))
 
 
 class SqlHandoffs:

@@ -13,4 +13,5 @@ def insert_new(session: Session, table: Any, values: dict[str, Any], *keys: str)
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     statement = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys or ("key",)))
-    return bool(session.execute(statement).rowcount)
+    # preserve_rowcount: without it SQLAlchemy 2.1 reports -1 for an INSERT on psycopg (so "always new").
+    return session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount > 0
