@@ -4,6 +4,7 @@ PostgreSQL (when reachable)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.directory.service import import_files
 from handlers.address import Address
 from handlers.directory import parse_files, to_csv, to_yaml
 from handlers.directory.secretariat import TEAMS_KV_KEY, secretariat_addresses
-from tests.test_store import _pg_database
+from tests.pg import pg_database
 
 GOOD = """\
 secretariat: {slack_channel: C0SECRET, teams_conversation: null}
@@ -39,12 +40,11 @@ experts:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def units(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnitsOfWork]:
-    urls = iter([f"sqlite:///{tmp_path / 'dir.db'}"]) if request.param == "sqlite" else _pg_database()
-    db = Database(next(urls))
-    yield UnitsOfWork(db)
-    db.dispose()
-    for _ in urls:
-        pass
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{tmp_path / 'dir.db'}" if request.param == "sqlite" else stack.enter_context(pg_database())
+        db = Database(url)
+        yield UnitsOfWork(db)
+        db.dispose()
 
 
 def load(units: UnitsOfWork, *files: tuple[str, str], prune: bool = False):  # type: ignore[no-untyped-def]
