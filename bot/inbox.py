@@ -50,9 +50,15 @@ class InboxWorker:
         self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="inbox-worker")
 
     async def close(self, timeout: float = 8.0) -> None:
+        """Stop claiming, answer what was acknowledged up to now (within `timeout`), then stop; a row left
+        unanswered stays in the table for the next start."""
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
+        try:
+            await asyncio.wait_for(self.run_once(), timeout)
+        except Exception:  # the database is gone: the rows wait for the next start
+            log.warning("inbox: could not take the last deliveries at shutdown", exc_info=True)
         await self.tasks.close(timeout)
 
     async def _run(self) -> None:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
 import ipaddress
@@ -58,6 +59,7 @@ class Health:
     ready: bool = False  # true from the end of start-up to the beginning of shutdown
 
 
+FINAL_SEND_S = 8.0  # at shutdown, how long the last answers may take to go out
 HEALTH = web.AppKey("health", Health)
 SLACK = web.AppKey("slack", SlackChannel)
 INBOX = web.AppKey("inbox", InboxWorker)
@@ -190,6 +192,9 @@ def _mount_scheduler(app: web.Application, core: Core, kb_poll_seconds: float) -
         scheduler.start()
         yield
         await scheduler.stop()
+        # The answers the inbox worker finished while stopping are in the outbox: send what is ready.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(outbound.worker.deliver_ready(), FINAL_SEND_S)
         await outbound.stop()
         for sender in core.senders.values():
             close = getattr(sender, "close", None)
@@ -210,7 +215,7 @@ def _mount_inbox(app: web.Application, worker: InboxWorker) -> None:
 
 
 def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
-              kb_poll_seconds: float = KNOWLEDGE_POLL_SECONDS) -> web.Application:
+              kb_poll_seconds: float = KNOWLEDGE_POLL_SECONDS, demo: bool = False) -> web.Application:
     """The aiohttp application for a server listening on `host` (which decides the loopback-only parts)."""
     settings = core.settings
     app = web.Application()
@@ -224,7 +229,8 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
     _mount_scheduler(app, core, kb_poll_seconds)
     _mount_inbox(app, worker)
     if webchat_enabled(settings, host):
-        app.router.add_routes(WebChannel(core.dispatcher).routes())
+        # Acting as a demo person exists only in demo mode and only on loopback.
+        app.router.add_routes(WebChannel(core.dispatcher, core.db, demo=demo and is_loopback(host)).routes())
         log.info("web chat: on at / (open the server's address in a browser)")
         if not is_loopback(host):
             log.warning("web chat: on at / on a non-loopback address: anyone who can reach it can chat")
@@ -273,8 +279,9 @@ async def _console(core: Core, stop: asyncio.Event) -> None:
         stop.set()
 
 
-async def run(core: Core, host: str, port: int, console: bool = False, allow_unauthenticated: bool = False) -> int:
-    app = build_app(core, host, allow_unauthenticated)
+async def run(core: Core, host: str, port: int, console: bool = False, allow_unauthenticated: bool = False,
+              demo: bool = False) -> int:
+    app = build_app(core, host, allow_unauthenticated, demo=demo)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -308,6 +315,6 @@ def serve(host: str, port: int | None, console: bool, allow_unauthenticated: boo
 
         load_demo_if_empty(core.units)
     try:
-        return asyncio.run(run(core, host, port or settings.port, console, allow_unauthenticated))
+        return asyncio.run(run(core, host, port or settings.port, console, allow_unauthenticated, demo))
     finally:
         core.close()

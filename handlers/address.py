@@ -33,6 +33,7 @@ class Address:
     workspace: str = ""
     service_url: str = ""  # Teams: the connector that carries messages into this conversation
     response_url: str = ""  # Slack: a slash command's or button's reply hook (30 min; works without membership)
+    trigger: str = ""  # Slack: the trigger id of the interaction (3 s), with which a reply's form opens as a modal
 
     @property
     def is_direct(self) -> bool:
@@ -47,6 +48,10 @@ class Address:
     def to_user(self, user: str) -> Address:
         """A direct message to `user` on the same platform and workspace."""
         return Address(self.platform, "", user, None, self.workspace, self.service_url)
+
+    def without_hooks(self) -> Address:
+        """The same place without the one-time reply hooks (kept in a form, used again much later)."""
+        return replace(self, response_url="", trigger="")
 
     @property
     def conversation_key(self) -> str:

@@ -115,6 +115,11 @@ class Scheduler:
                 return None
             try:
                 return await job()
+            except asyncio.CancelledError:
+                # Shutdown cancelled a run under way; its durable work resumes on the next start. Raising
+                # would only make APScheduler log a traceback for an orderly stop.
+                log.info("scheduled job %s stopped by shutdown", name)
+                return None
             except Exception:
                 log.exception("scheduled job %s failed", name)
                 return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,7 +46,7 @@ async def test_the_conversation_is_kept_per_browser(http, server) -> None:
     await send(http, server, {"text": "選定されるとどんな支援がありますか?"})
     with server.core.db.session() as s:
         refs = s.scalars(select(QuestionLog.conversation_ref)).all()
-    assert refs == [conversation, conversation]
+    assert refs == [f"web:{conversation}", f"web:{conversation}"]
 
 
 async def test_a_button_press_is_recorded(http, server) -> None:
@@ -68,7 +69,8 @@ async def test_a_too_long_question_is_declined_politely(http, server) -> None:
     (b'{"text": ', "application/json", 400),
     (b'["text"]', "application/json", 400),
     (b'{"text": 42}', "application/json", 400),
-    (b'{"action": "format_disk", "value": "1"}', "application/json", 400),
+    (b'{"action": "format disk!", "value": "1"}', "application/json", 400),
+    (b'{"form": "x", "values": {"a": 1}}', "application/json", 400),
     (b'{"action": ["feedback_up"], "value": "1"}', "application/json", 400),
     (b'{"action": "feedback_up", "value": 1}', "application/json", 400),
     (b"text=hello", "application/x-www-form-urlencoded", 415),
@@ -78,6 +80,33 @@ async def test_malformed_requests_are_4xx(http, server, body: bytes, content_typ
                          headers={"Content-Type": content_type}) as response:
         assert response.status == status
         assert "Traceback" not in await response.text()
+
+
+async def test_an_action_nobody_routes_is_answered_with_help(http, server) -> None:
+    status, reply = await send(http, server, {"action": "format_disk", "value": "1"})
+    assert status == 200 and t("help.title") in reply["text"]
+
+
+async def test_messages_the_bot_sends_later_reach_the_page(http, server) -> None:
+    """A proactive message to this browser's conversation goes through the outbox and is polled."""
+    from handlers.address import Address
+    from handlers.messages import Reply
+    from handlers.outcome import Send
+    from tests.conftest import settled
+
+    await send(http, server, {"text": QUESTION})
+    conversation = http.cookie_jar.filter_cookies(URL(server.url))[COOKIE].value
+    with server.core.units() as uow:
+        uow.outbox.enqueue(Send(Address("web", conversation, conversation), Reply(text="お知らせです"), "t:1"),
+                           dt.datetime.now(dt.UTC))
+        uow.commit()
+    server.core.dispatcher._wake()
+    await settled(server.core)
+    async with http.get(f"{server.url}/webchat/api/updates?after=0") as response:
+        messages = (await response.json())["messages"]
+    assert [m["text"] for m in messages] == ["お知らせです"]
+    async with http.get(f"{server.url}/webchat/api/updates?after={messages[0]['id']}") as response:
+        assert (await response.json())["messages"] == []
 
 
 async def test_a_failure_shows_the_generic_apology(http, server) -> None:

@@ -6,8 +6,11 @@ per actions block, and action ids unique within a message.
 
 from __future__ import annotations
 
+import json
+
+from handlers.address import Address
 from handlers.i18n import t
-from handlers.messages import Button, Reply
+from handlers.messages import Button, Form, Reply
 
 SECTION_CHARS = 2800  # under Slack's 3,000, leaving room for the &amp; escapes added after cutting
 LABEL_CHARS = 75
@@ -96,3 +99,37 @@ def home_view() -> dict[str, object]:
             _context(escape(t("help.slash_usage"))),
         ],
     }
+
+
+MODAL_TITLE_CHARS = 24
+MODAL_BUTTON_CHARS = 24
+
+
+def modal_view(form: Form, address: Address) -> dict[str, object]:
+    """A form as a Slack modal: one input block per field (block and action ids are the field names), and
+    the place the form was opened from, kept in private_metadata for the submission."""
+    blocks: list[Block] = []
+    for f in form.fields:
+        element: Block
+        if f.options:
+            options = [{"text": {"type": "plain_text", "text": _shorten(label, LABEL_CHARS)}, "value": value}
+                       for value, label in f.options]
+            element = {"type": "static_select", "action_id": f.name, "options": options}
+            chosen = [o for o in options if o["value"] == f.initial]
+            if chosen:
+                element["initial_option"] = chosen[0]
+        else:
+            element = {"type": "plain_text_input", "action_id": f.name, "multiline": f.multiline}
+            if f.initial:
+                element["initial_value"] = f.initial
+            if f.placeholder:
+                element["placeholder"] = {"type": "plain_text", "text": _shorten(f.placeholder, 150)}
+        blocks.append({"type": "input", "block_id": f.name, "optional": not f.required, "element": element,
+                       "label": {"type": "plain_text", "text": _shorten(f.label, 2000)}})
+    metadata = json.dumps({"address": address.without_hooks().to_json(), "context": form.context},
+                          ensure_ascii=False)
+    return {"type": "modal", "callback_id": form.id, "private_metadata": metadata[:3000],
+            "title": {"type": "plain_text", "text": _shorten(form.title, MODAL_TITLE_CHARS)},
+            "submit": {"type": "plain_text", "text": _shorten(form.submit_label, MODAL_BUTTON_CHARS)},
+            "close": {"type": "plain_text", "text": _shorten(t("form.cancel"), MODAL_BUTTON_CHARS)},
+            "blocks": blocks}

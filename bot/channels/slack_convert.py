@@ -48,7 +48,8 @@ def convert(body: Mapping[str, Any], bot_user_id: str) -> Converted:
         return _event(body.get("event") or {}, team, bot_user_id)
     if "command" in body:
         where = Address(Platform.SLACK, _text(body.get("channel_id")), _text(body.get("user_id")),
-                        workspace=team, response_url=_text(body.get("response_url")))
+                        workspace=team, response_url=_text(body.get("response_url")),
+                        trigger=_text(body.get("trigger_id")))
         return Inbound(where, _text(body.get("text")), is_command=True)
     if body.get("type") == "block_actions":
         return _button(body, team)
@@ -85,7 +86,7 @@ def _button(body: Mapping[str, Any], team: str) -> Action | None:
     channel = _text((body.get("channel") or {}).get("id")) or _text(container.get("channel_id"))
     thread = _text((body.get("message") or {}).get("thread_ts")) or _text(container.get("thread_ts")) or None
     where = Address(Platform.SLACK, channel, _text((body.get("user") or {}).get("id")), thread, team,
-                    response_url=_text(body.get("response_url")))
+                    response_url=_text(body.get("response_url")), trigger=_text(body.get("trigger_id")))
     return Action(where, action_name(_text(pressed.get("action_id"))), _text(pressed.get("value")))
 
 

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack_blocks import render
+from bot.channels.slack_blocks import modal_view, render
 from bot.config import Settings
+from handlers.i18n import t
 from scheduler.outbox import Delivered, OutboxRow, Permanent, RateLimited, Transient
+
+log = logging.getLogger(__name__)
 
 EVENT_TYPE = "dxlab_delivery"
 TIMEOUT_S = 10
@@ -63,6 +68,8 @@ class SlackSender:
 
     async def send(self, row: OutboxRow) -> Delivered:
         address, reply = row.address, row.reply
+        if reply.form is not None:
+            return await self._open_form(row)
         text, blocks = render(reply)
         if reply.ephemeral and address.response_url:
             await self._post_response_url(address.response_url, {
@@ -77,6 +84,21 @@ class SlackSender:
                                   thread_ts=address.thread, unfurl_links=False,
                                   metadata={"event_type": EVENT_TYPE, "event_payload": {"key": row.key}})
         return Delivered(str(answer["ts"]))
+
+    async def _open_form(self, row: OutboxRow) -> Delivered:
+        """A form opens as a modal with the interaction's trigger (valid 3 s); when it has expired, or there
+        was none, the person is told privately to press again, and the text above the form is kept."""
+        address, reply = row.address, row.reply
+        assert reply.form is not None
+        if address.trigger:
+            try:
+                answer = await self._call("views_open", trigger_id=address.trigger,
+                                          view=modal_view(reply.form, address))
+                return Delivered(str((answer.get("view") or {}).get("id", "")))
+            except Permanent as exc:
+                log.info("slack: could not open form %s (%s): telling the person instead", reply.form.id, exc)
+        notice = replace(reply, form=None, text="\n".join(p for p in (reply.text, t("form.expired")) if p))
+        return await self.send(replace(row, payload_json=notice.to_json()))
 
     async def find_delivered(self, row: OutboxRow) -> str | None:
         address, reply = row.address, row.reply

@@ -40,7 +40,7 @@ from bot.db.session import Database
 from handlers.address import Address, Platform
 from handlers.dispatch import Dispatcher
 from handlers.i18n import t
-from handlers.messages import Action, Button, Inbound, Reply
+from handlers.messages import Action, Button, Form, Inbound, Reply, Submission
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class TeamsChannel:
 
     async def _on_message(self, context: TurnContext) -> None:
         activity = context.activity
-        if _submitted_action(activity.value) is None:
+        if _submitted_action(activity.value) is None and _submitted_form(activity.value) is None:
             _, mentioned = _strip_bot_mention(activity)
             if activity.conversation.conversation_type in ("channel", "groupChat") and not mentioned:
                 return  # only @mentions are for us outside a personal chat
@@ -158,6 +158,12 @@ class TeamsChannel:
         activity = Activity().deserialize(json.loads(row.body))
         where = address_of(activity)
         reply_key = f"reply:{row.key}"
+        form = _submitted_form(activity.value)
+        if form is not None:
+            form_id, context, values = form
+            await self._dispatcher.submission(Submission(where, form_id, values, context), reply_key=reply_key,
+                                              after=after)
+            return
         submitted = _submitted_action(activity.value)
         if submitted is not None:
             name, value = submitted
@@ -278,7 +284,7 @@ def render(reply: Reply) -> Activity:
 
     Teams has no ephemeral messages, so Reply.ephemeral is sent like any other reply.
     """
-    if not (reply.source or reply.buttons or reply.suggestions):
+    if not (reply.source or reply.buttons or reply.suggestions or reply.form or reply.title):
         return Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
     message = MessageFactory.attachment(CardFactory.adaptive_card(adaptive_card(reply)))
     message.summary = reply.plain_text()  # notifications and clients that cannot draw the card
@@ -286,7 +292,7 @@ def render(reply: Reply) -> Activity:
 
 
 def adaptive_card(reply: Reply) -> dict[str, object]:
-    body: list[dict[str, object]] = _text_blocks(reply.text)
+    body: list[dict[str, object]] = _text_blocks(reply.title or "", weight="Bolder") + _text_blocks(reply.text)
     if reply.source:
         body += _text_blocks(reply.source, size="Small", isSubtle=True)
     if reply.suggestions:
@@ -298,9 +304,38 @@ def adaptive_card(reply: Reply) -> dict[str, object]:
         "version": CARD_VERSION,
         "fallbackText": reply.plain_text(),
         "msteams": {"width": "Full"},
-        "body": body,
-        "actions": [_submit(b) for b in reply.buttons],
+        "body": body + (_inputs(reply.form) if reply.form else []),
+        "actions": [_submit(b) for b in reply.buttons] + ([_form_submit(reply.form)] if reply.form else []),
     }
+
+
+def _inputs(form: Form) -> list[dict[str, object]]:
+    """A form's fields as Adaptive Card inputs (ids are the field names; Teams posts them back by id)."""
+    inputs: list[dict[str, object]] = _text_blocks(form.title, weight="Bolder")
+    for f in form.fields:
+        field: dict[str, object] = {"id": f.name, "label": f.label, "isRequired": f.required,
+                                    "errorMessage": t("form.required", field=f.label)}
+        if f.options:
+            field |= {"type": "Input.ChoiceSet", "style": "compact", "value": f.initial,
+                      "choices": [{"title": label, "value": value} for value, label in f.options]}
+        else:
+            field |= {"type": "Input.Text", "isMultiline": f.multiline, "placeholder": f.placeholder,
+                      "value": f.initial}
+        inputs.append(field)
+    return inputs
+
+
+def _form_submit(form: Form) -> dict[str, object]:
+    return {"type": "Action.Submit", "title": form.submit_label, "style": "positive",
+            "data": {"form": form.id, "context": form.context}}
+
+
+def _submitted_form(value: object) -> tuple[str, str, dict[str, str]] | None:
+    """(form id, context, values) from a card's form submission, or None."""
+    if not isinstance(value, dict) or not isinstance(value.get("form"), str):
+        return None
+    values = {k: str(v) for k, v in value.items() if k not in ("form", "context") and isinstance(v, str | int)}
+    return value["form"], str(value.get("context") or ""), values
 
 
 def _text_blocks(text: str, **style: object) -> list[dict[str, object]]:
