@@ -12,8 +12,27 @@ import yaml
 
 KINDS = ("rule", "fact", "opinion", "related")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
-DATE_PATTERN = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+DATE_PATTERN = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")  # ASCII digits, whole text
+DATE_RULE = "must be a real date written YYYY, YYYY-MM or YYYY-MM-DD"
 MIN_QUESTIONS = 3
+
+
+def partial_date(text: str) -> dt.date:
+    """The first day a YYYY, YYYY-MM or YYYY-MM-DD date stands for; ValueError for any other
+    text and for dates that do not exist (2023-13-45, 2023-02-30, 0000)."""
+    match = DATE_PATTERN.fullmatch(text)
+    if not match:
+        raise ValueError(f"not YYYY, YYYY-MM or YYYY-MM-DD: {text!r}")
+    year, month, day = (int(g) if g else 1 for g in match.groups())
+    return dt.date(year, month, day)
+
+
+def is_partial_date(text: str) -> bool:
+    try:
+        partial_date(text)
+    except ValueError:
+        return False
+    return True
 
 
 def bundled_dir() -> Path:
@@ -131,10 +150,22 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
     return mapping
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> object:
+    # PyYAML turns an unquoted 2023-13-45 into a ValueError with no line; keep it as text so the
+    # date check names the entry, its line and the rule instead.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def _read_yaml(path: Path, problems: list[str]) -> object:
+def read_yaml(path: Path, problems: list[str]) -> object:
+    """A knowledge file's data, every mapping with its `__line__`; None (and a problem naming
+    file and line) when it cannot be read or parsed."""
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as exc:
@@ -143,6 +174,8 @@ def _read_yaml(path: Path, problems: list[str]) -> object:
         problems.append(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{path}:0: cannot read: {exc}")
+    except RecursionError:
+        problems.append(f"{path}:0: invalid YAML: nested too deeply")
     return None
 
 
@@ -163,7 +196,7 @@ def _str_list(value: object) -> tuple[str, ...] | None:
 
 
 def _load_sources(path: Path, problems: list[str]) -> dict[str, Source]:
-    data = _read_yaml(path, problems)
+    data = read_yaml(path, problems)
     sources: dict[str, Source] = {}
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         problems.append(f"{path}:1: expected a mapping with a list `sources`")
@@ -174,8 +207,8 @@ def _load_sources(path: Path, problems: list[str]) -> dict[str, Source]:
             problems.append(f"{path}:{line}: a source needs `id` and `title`")
             continue
         date = _date_text(item.get("date"))
-        if not date or not DATE_PATTERN.match(date):
-            problems.append(f"{path}:{line}: source {item['id']}: `date` must be YYYY, YYYY-MM or YYYY-MM-DD")
+        if not date or not is_partial_date(date):
+            problems.append(f"{path}:{line}: source {item['id']}: `date` {DATE_RULE}")
             continue
         if item["id"] in sources:
             problems.append(f"{path}:{line}: duplicate source id {item['id']}")
@@ -214,8 +247,8 @@ def _parse_entry(raw: object, path: Path, topic: str, sources: dict[str, Source]
     if tags is None or related is None:
         bad("`tags` and `related` must be lists of text")
     as_of = _date_text(raw.get("as_of"))
-    if as_of is not None and not DATE_PATTERN.match(as_of):
-        bad("`as_of` must be YYYY, YYYY-MM or YYYY-MM-DD")
+    if as_of is not None and not is_partial_date(as_of):
+        bad(f"`as_of` {DATE_RULE}, not {as_of}")
     volatile, handoff = raw.get("volatile", False), raw.get("handoff", False)
     if not isinstance(volatile, bool) or not isinstance(handoff, bool):
         bad("`volatile` and `handoff` must be true or false")
@@ -243,8 +276,8 @@ def _parse_citations(value: object, sources: dict[str, Source], bad) -> tuple[Ci
             bad(f"source `{ref}` is not in sources.yaml")
             continue
         date = _date_text(item.get("date"))
-        if date is not None and not DATE_PATTERN.match(date):
-            bad("a source's `date` must be YYYY, YYYY-MM or YYYY-MM-DD")
+        if date is not None and not is_partial_date(date):
+            bad(f"a source's `date` {DATE_RULE}, not {date}")
             continue
         facts = _str_list(item.get("facts"))
         citations.append(Citation(
@@ -256,7 +289,7 @@ def _parse_citations(value: object, sources: dict[str, Source], bad) -> tuple[Ci
 def _load_synonyms(path: Path, problems: list[str]) -> list[SynonymGroup]:
     if not path.is_file():
         return []
-    data = _read_yaml(path, problems)
+    data = read_yaml(path, problems)
     groups = []
     items = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(items, list):
@@ -283,7 +316,7 @@ def load_knowledge(root: Path | None = None) -> KnowledgeBase:
     if not files:
         problems.append(f"{root / 'content'}:0: no content files found")
     for path in files:
-        data = _read_yaml(path, problems)
+        data = read_yaml(path, problems)
         if data is None:
             continue
         if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
