@@ -98,7 +98,8 @@ MAX_WEIGHT = 1000.0  # far beyond any fitted weight; also keeps out .inf and .na
 
 def _key_lines(path: Path) -> dict[str, int]:
     """The line of each top-level key and each `weights.<key>` (the file already parsed)."""
-    top = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    # The same (C) parser as read_yaml: the pure-Python one refuses some text libyaml accepts.
+    top = yaml.compose(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     lines: dict[str, int] = {}
     if isinstance(top, yaml.MappingNode):
         for key, value in top.value:

@@ -187,6 +187,15 @@ def _date_text(value: object) -> str | None:
     return str(value).strip()
 
 
+def _text(value: object) -> str | None:
+    """A scalar written as text (YAML may read `id: 12` as a number); None for anything else."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _str_list(value: object) -> tuple[str, ...] | None:
     if value is None:
         return ()
@@ -201,6 +210,26 @@ def _load_sources(path: Path, problems: list[str]) -> dict[str, Source]:
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         problems.append(f"{path}:1: expected a mapping with a list `sources`")
         return sources
+    for item in data["sources"]:
+        line = item.get("__line__", 0) if isinstance(item, dict) else 0
+        if not isinstance(item, dict) or not _text(item.get("id")) or not _text(item.get("title")):
+            problems.append(f"{path}:{line}: a source needs `id` and `title` (text)")
+            continue
+        source_id, title = _text(item["id"]) or "", _text(item["title"]) or ""
+        date = _date_text(item.get("date"))
+        if not date or not is_partial_date(date):
+            problems.append(f"{path}:{line}: source {source_id}: `date` {DATE_RULE}")
+            continue
+        url, document, kind = (_text(item.get(k)) for k in ("url", "document", "kind"))
+        if any(item.get(k) is not None and v is None for k, v in (("url", url), ("document", document),
+                                                                    ("kind", kind))):
+            problems.append(f"{path}:{line}: source {source_id}: `url`, `document` and `kind` must be text")
+            continue
+        if source_id in sources:
+            problems.append(f"{path}:{line}: duplicate source id {source_id}")
+        sources[source_id] = Source(id=source_id, title=title, date=date, url=url, document=document,
+                                    kind=kind or "secondary")
+    return sources
     for item in data["sources"]:
         line = item.get("__line__", 0) if isinstance(item, dict) else 0
         if not isinstance(item, dict) or not item.get("id") or not item.get("title"):
@@ -254,6 +283,8 @@ def _parse_entry(raw: object, path: Path, topic: str, sources: dict[str, Source]
         bad("`volatile` and `handoff` must be true or false")
     if volatile and not as_of:
         bad("a `volatile` entry needs `as_of`")
+    if raw.get("summary_en") is not None and _text(raw.get("summary_en")) is None:
+        bad("`summary_en` must be text")
     citations = _parse_citations(raw.get("sources"), sources, bad)
     if len(problems) > before:
         return None
@@ -261,7 +292,7 @@ def _parse_entry(raw: object, path: Path, topic: str, sources: dict[str, Source]
         id=entry_id, kind=str(kind), questions=tuple(q for q in questions or () if q),
         answer=str(answer).strip(), sources=citations, file=str(path), line=line, topic=topic,
         tags=tags or (), as_of=as_of, volatile=bool(volatile), handoff=bool(handoff),
-        summary_en=str(raw.get("summary_en") or "").strip(), related=related or (),
+        summary_en=_text(raw.get("summary_en")) or "", related=related or (),
     )
 
 
@@ -279,10 +310,11 @@ def _parse_citations(value: object, sources: dict[str, Source], bad) -> tuple[Ci
         if date is not None and not is_partial_date(date):
             bad(f"a source's `date` {DATE_RULE}, not {date}")
             continue
-        facts = _str_list(item.get("facts"))
-        citations.append(Citation(
-            source=sources[str(item["ref"])], section=item.get("section"), facts=facts or (), date=date,
-        ))
+        facts, section = _str_list(item.get("facts")), _text(item.get("section"))
+        if facts is None or (item.get("section") is not None and section is None):
+            bad(f"source `{item['ref']}`: `section` must be text and `facts` a list of text")
+            continue
+        citations.append(Citation(source=sources[str(item["ref"])], section=section, facts=facts, date=date))
     return tuple(citations)
 
 
@@ -322,7 +354,7 @@ def load_knowledge(root: Path | None = None) -> KnowledgeBase:
         if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
             problems.append(f"{path}:1: expected a mapping with a list `entries`")
             continue
-        topic = str(data.get("topic", path.stem))
+        topic = _text(data.get("topic")) or path.stem
         for raw in data["entries"]:
             entry = _parse_entry(raw, path, topic, sources, problems)
             if entry is None:
