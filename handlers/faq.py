@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from handlers.i18n import format_date, t
 from handlers.ports import QuestionRecord, Rephraser
+from handlers.text_input import clean_text
 from knowledge.answer import Decision
 from knowledge.live import LiveKnowledge
 from knowledge.schema import Entry
@@ -103,6 +104,7 @@ class FaqService:
             t("faq.decline", lang)
 
     def ask(self, question: str) -> FaqResult:
+        question = clean_text(question)
         problem = input_problem(question, self.max_chars)
         shown = question if len(question) <= self.max_chars else question[: self.max_chars]
         if problem is not None:

@@ -7,14 +7,14 @@ into words is the handlers' job, so that every channel and the CLI say the same 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from knowledge.index import FaqIndex, Hit
-from knowledge.schema import Entry, KnowledgeBase
+from knowledge.schema import Entry, KnowledgeBase, KnowledgeError, read_yaml
 from knowledge.text import Analyzer, SynonymMap
 
 MAX_SUGGESTIONS = 3
@@ -55,15 +55,59 @@ DEFAULT_THRESHOLD = 0.5
 
 
 def load_calibration(root: Path | None) -> tuple[Calibration, float]:
-    """The fitted weights and threshold: the knowledge folder's own, else the bundled ones."""
+    """The fitted weights and threshold: the knowledge folder's own, else the bundled ones.
+    A broken file raises KnowledgeError naming file, line and reason (a reload then keeps the
+    weights it has)."""
     path = (root / "calibration.yaml") if root else None
     if path is None or not path.is_file():
         path = Path(str(resources.files("knowledge").joinpath("calibration.yaml")))
     if not path.is_file():
         return Calibration(), DEFAULT_THRESHOLD
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    weights = {k: float(v) for k, v in data.get("weights", {}).items()}
-    return Calibration(**weights), float(data.get("threshold", DEFAULT_THRESHOLD))
+    problems: list[str] = []
+    data = read_yaml(path, problems)
+    if problems:
+        raise KnowledgeError(problems)
+    lines = _key_lines(path)
+    if not isinstance(data, dict) or not isinstance(data.get("weights", {}), dict):
+        raise KnowledgeError([f"{path}:1: expected a mapping with a mapping `weights` and a `threshold`"])
+
+    def number(value: object, name: str, low: float, high: float) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high:
+            return float(value)
+        problems.append(f"{path}:{lines.get(name, 1)}: `{name}` must be a number from {low} to {high}")
+        return 0.0
+
+    known = {f.name for f in fields(Calibration)}
+    weights = {}
+    for key, value in data.get("weights", {}).items():
+        if key == "__line__":
+            continue
+        if key not in known:
+            problems.append(f"{path}:{lines.get(f'weights.{key}', 1)}: unknown weight `{key}` "
+                            f"(known: {', '.join(sorted(known))})")
+            continue
+        weights[key] = number(value, f"weights.{key}", -MAX_WEIGHT, MAX_WEIGHT)
+    threshold = number(data.get("threshold", DEFAULT_THRESHOLD), "threshold", 0.0, 1.0)
+    if problems:
+        raise KnowledgeError(problems)
+    return Calibration(**weights), threshold
+
+
+MAX_WEIGHT = 1000.0  # far beyond any fitted weight; also keeps out .inf and .nan (never in range)
+
+
+def _key_lines(path: Path) -> dict[str, int]:
+    """The line of each top-level key and each `weights.<key>` (the file already parsed)."""
+    # The same (C) parser as read_yaml: the pure-Python one refuses some text libyaml accepts.
+    top = yaml.compose(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    lines: dict[str, int] = {}
+    if isinstance(top, yaml.MappingNode):
+        for key, value in top.value:
+            lines[str(key.value)] = key.start_mark.line + 1
+            if isinstance(value, yaml.MappingNode):
+                for sub, _ in value.value:
+                    lines[f"{key.value}.{sub.value}"] = sub.start_mark.line + 1
+    return lines
 
 
 @dataclass(frozen=True)

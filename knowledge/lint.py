@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-from knowledge.schema import Entry, KnowledgeBase, KnowledgeError, load_knowledge
+from knowledge.schema import Entry, KnowledgeBase, KnowledgeError, bundled_dir, load_knowledge, partial_date
 from knowledge.text import Analyzer, SynonymMap
 
 NEAR_DUPLICATE = 0.85  # Jaccard of content words above which two phrasings are the same question
@@ -26,11 +26,6 @@ class LintReport:
         return not self.errors and not self.warnings
 
 
-def _as_date(value: str) -> dt.date:
-    parts = [int(p) for p in value.split("-")] + [1, 1]
-    return dt.date(parts[0], parts[1], parts[2])
-
-
 def _where(entry: Entry) -> str:
     return f"{entry.file}:{entry.line}: entry {entry.id}"
 
@@ -39,7 +34,7 @@ def stale_warnings(kb: KnowledgeBase, today: dt.date, max_age_days: int) -> list
     out = []
     for entry in kb.entries:
         if entry.volatile and not entry.handoff and entry.as_of:
-            age = (today - _as_date(entry.as_of)).days
+            age = (today - partial_date(entry.as_of)).days
             if age > max_age_days:
                 out.append(f"{_where(entry)}: as_of {entry.as_of} is {age} days old "
                            f"(more than {max_age_days}): re-check the fact or hand it to a person")
@@ -71,10 +66,19 @@ def content_warnings(kb: KnowledgeBase) -> list[str]:
     return out
 
 
+def empty_file_warnings(kb: KnowledgeBase) -> list[str]:
+    """Content files without a single entry: usually a truncated save (a reload refuses them)."""
+    root = kb.root or bundled_dir()
+    used = {e.file for e in kb.entries}
+    return [f"{path}:1: no entries (an emptied or truncated file?)"
+            for path in sorted((root / "content").rglob("*.yaml")) if str(path) not in used]
+
+
 def lint(root: Path | None, today: dt.date, max_age_days: int) -> LintReport:
     try:
         kb = load_knowledge(root)
     except KnowledgeError as exc:
         return LintReport(tuple(exc.problems), (), 0)
-    warnings = stale_warnings(kb, today, max_age_days) + duplicate_warnings(kb) + content_warnings(kb)
+    warnings = (stale_warnings(kb, today, max_age_days) + duplicate_warnings(kb) + content_warnings(kb)
+                + empty_file_warnings(kb))
     return LintReport((), tuple(warnings), len(kb.entries))

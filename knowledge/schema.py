@@ -12,8 +12,27 @@ import yaml
 
 KINDS = ("rule", "fact", "opinion", "related")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
-DATE_PATTERN = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+DATE_PATTERN = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")  # ASCII digits, whole text
+DATE_RULE = "must be a real date written YYYY, YYYY-MM or YYYY-MM-DD"
 MIN_QUESTIONS = 3
+
+
+def partial_date(text: str) -> dt.date:
+    """The first day a YYYY, YYYY-MM or YYYY-MM-DD date stands for; ValueError for any other
+    text and for dates that do not exist (2023-13-45, 2023-02-30, 0000)."""
+    match = DATE_PATTERN.fullmatch(text)
+    if not match:
+        raise ValueError(f"not YYYY, YYYY-MM or YYYY-MM-DD: {text!r}")
+    year, month, day = (int(g) if g else 1 for g in match.groups())
+    return dt.date(year, month, day)
+
+
+def is_partial_date(text: str) -> bool:
+    try:
+        partial_date(text)
+    except ValueError:
+        return False
+    return True
 
 
 def bundled_dir() -> Path:
@@ -131,10 +150,22 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
     return mapping
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> object:
+    # PyYAML turns an unquoted 2023-13-45 into a ValueError with no line; keep it as text so the
+    # date check names the entry, its line and the rule instead.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def _read_yaml(path: Path, problems: list[str]) -> object:
+def read_yaml(path: Path, problems: list[str]) -> object:
+    """A knowledge file's data, every mapping with its `__line__`; None (and a problem naming
+    file and line) when it cannot be read or parsed."""
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as exc:
@@ -143,6 +174,8 @@ def _read_yaml(path: Path, problems: list[str]) -> object:
         problems.append(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{path}:0: cannot read: {exc}")
+    except RecursionError:
+        problems.append(f"{path}:0: invalid YAML: nested too deeply")
     return None
 
 
@@ -154,6 +187,15 @@ def _date_text(value: object) -> str | None:
     return str(value).strip()
 
 
+def _text(value: object) -> str | None:
+    """A scalar written as text (YAML may read `id: 12` as a number); None for anything else."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _str_list(value: object) -> tuple[str, ...] | None:
     if value is None:
         return ()
@@ -163,19 +205,39 @@ def _str_list(value: object) -> tuple[str, ...] | None:
 
 
 def _load_sources(path: Path, problems: list[str]) -> dict[str, Source]:
-    data = _read_yaml(path, problems)
+    data = read_yaml(path, problems)
     sources: dict[str, Source] = {}
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         problems.append(f"{path}:1: expected a mapping with a list `sources`")
         return sources
     for item in data["sources"]:
         line = item.get("__line__", 0) if isinstance(item, dict) else 0
+        if not isinstance(item, dict) or not _text(item.get("id")) or not _text(item.get("title")):
+            problems.append(f"{path}:{line}: a source needs `id` and `title` (text)")
+            continue
+        source_id, title = _text(item["id"]) or "", _text(item["title"]) or ""
+        date = _date_text(item.get("date"))
+        if not date or not is_partial_date(date):
+            problems.append(f"{path}:{line}: source {source_id}: `date` {DATE_RULE}")
+            continue
+        url, document, kind = (_text(item.get(k)) for k in ("url", "document", "kind"))
+        if any(item.get(k) is not None and v is None for k, v in (("url", url), ("document", document),
+                                                                    ("kind", kind))):
+            problems.append(f"{path}:{line}: source {source_id}: `url`, `document` and `kind` must be text")
+            continue
+        if source_id in sources:
+            problems.append(f"{path}:{line}: duplicate source id {source_id}")
+        sources[source_id] = Source(id=source_id, title=title, date=date, url=url, document=document,
+                                    kind=kind or "secondary")
+    return sources
+    for item in data["sources"]:
+        line = item.get("__line__", 0) if isinstance(item, dict) else 0
         if not isinstance(item, dict) or not item.get("id") or not item.get("title"):
             problems.append(f"{path}:{line}: a source needs `id` and `title`")
             continue
         date = _date_text(item.get("date"))
-        if not date or not DATE_PATTERN.match(date):
-            problems.append(f"{path}:{line}: source {item['id']}: `date` must be YYYY, YYYY-MM or YYYY-MM-DD")
+        if not date or not is_partial_date(date):
+            problems.append(f"{path}:{line}: source {item['id']}: `date` {DATE_RULE}")
             continue
         if item["id"] in sources:
             problems.append(f"{path}:{line}: duplicate source id {item['id']}")
@@ -214,13 +276,15 @@ def _parse_entry(raw: object, path: Path, topic: str, sources: dict[str, Source]
     if tags is None or related is None:
         bad("`tags` and `related` must be lists of text")
     as_of = _date_text(raw.get("as_of"))
-    if as_of is not None and not DATE_PATTERN.match(as_of):
-        bad("`as_of` must be YYYY, YYYY-MM or YYYY-MM-DD")
+    if as_of is not None and not is_partial_date(as_of):
+        bad(f"`as_of` {DATE_RULE}, not {as_of}")
     volatile, handoff = raw.get("volatile", False), raw.get("handoff", False)
     if not isinstance(volatile, bool) or not isinstance(handoff, bool):
         bad("`volatile` and `handoff` must be true or false")
     if volatile and not as_of:
         bad("a `volatile` entry needs `as_of`")
+    if raw.get("summary_en") is not None and _text(raw.get("summary_en")) is None:
+        bad("`summary_en` must be text")
     citations = _parse_citations(raw.get("sources"), sources, bad)
     if len(problems) > before:
         return None
@@ -228,7 +292,7 @@ def _parse_entry(raw: object, path: Path, topic: str, sources: dict[str, Source]
         id=entry_id, kind=str(kind), questions=tuple(q for q in questions or () if q),
         answer=str(answer).strip(), sources=citations, file=str(path), line=line, topic=topic,
         tags=tags or (), as_of=as_of, volatile=bool(volatile), handoff=bool(handoff),
-        summary_en=str(raw.get("summary_en") or "").strip(), related=related or (),
+        summary_en=_text(raw.get("summary_en")) or "", related=related or (),
     )
 
 
@@ -243,20 +307,21 @@ def _parse_citations(value: object, sources: dict[str, Source], bad) -> tuple[Ci
             bad(f"source `{ref}` is not in sources.yaml")
             continue
         date = _date_text(item.get("date"))
-        if date is not None and not DATE_PATTERN.match(date):
-            bad("a source's `date` must be YYYY, YYYY-MM or YYYY-MM-DD")
+        if date is not None and not is_partial_date(date):
+            bad(f"a source's `date` {DATE_RULE}, not {date}")
             continue
-        facts = _str_list(item.get("facts"))
-        citations.append(Citation(
-            source=sources[str(item["ref"])], section=item.get("section"), facts=facts or (), date=date,
-        ))
+        facts, section = _str_list(item.get("facts")), _text(item.get("section"))
+        if facts is None or (item.get("section") is not None and section is None):
+            bad(f"source `{item['ref']}`: `section` must be text and `facts` a list of text")
+            continue
+        citations.append(Citation(source=sources[str(item["ref"])], section=section, facts=facts, date=date))
     return tuple(citations)
 
 
 def _load_synonyms(path: Path, problems: list[str]) -> list[SynonymGroup]:
     if not path.is_file():
         return []
-    data = _read_yaml(path, problems)
+    data = read_yaml(path, problems)
     groups = []
     items = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(items, list):
@@ -283,13 +348,13 @@ def load_knowledge(root: Path | None = None) -> KnowledgeBase:
     if not files:
         problems.append(f"{root / 'content'}:0: no content files found")
     for path in files:
-        data = _read_yaml(path, problems)
+        data = read_yaml(path, problems)
         if data is None:
             continue
         if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
             problems.append(f"{path}:1: expected a mapping with a list `entries`")
             continue
-        topic = str(data.get("topic", path.stem))
+        topic = _text(data.get("topic")) or path.stem
         for raw in data["entries"]:
             entry = _parse_entry(raw, path, topic, sources, problems)
             if entry is None:

@@ -3,18 +3,60 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 from bot.app import Core, build_core
 from bot.cli.common import print_json, stdin_lines
 from bot.db.log_writer import QuestionLogWriter
 
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(Exception):
+    """SIGTERM arrived while taking questions."""
+
+
+class SigtermStops:
+    """While armed, SIGTERM raises `Terminated` in the main thread (as Ctrl-C raises
+    KeyboardInterrupt), so the log is flushed on the way out instead of being lost as on SIGKILL.
+    Once disarmed (the flush has begun), SIGTERM is ignored."""
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    def _handle(self, _signum: int, _frame: FrameType | None) -> None:
+        if self.armed:
+            self.armed = False
+            raise Terminated
+
+    @contextmanager
+    def installed(self) -> Iterator[SigtermStops]:
+        previous = signal.signal(signal.SIGTERM, self._handle)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    with SigtermStops().installed() as stops:
+        try:
+            return _answer(args, stops)
+        except Terminated:
+            return EXIT_TERMINATED
+
+
+def _answer(args: argparse.Namespace, stops: SigtermStops) -> int:
     core = build_core()
     writer = QuestionLogWriter(core.db)
     try:
         if args.jsonl:
+            # Each question reaches the writer before its answer is printed, and the writer is
+            # drained below: every answer anyone saw is logged (end of input, Ctrl-C or SIGTERM).
             for line in stdin_lines():
                 print_json(_ask_logged(core, writer, line))
             return 0
@@ -30,6 +72,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(result["source_line"])
         return 0
     finally:
+        stops.armed = False
         writer.close()
         core.close()
 
