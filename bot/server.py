@@ -6,7 +6,8 @@
     POST /slack/events        Slack Events API, slash commands, interactivity (when Slack is configured)
                               kept in the inbox before the acknowledgement, answered by the inbox worker
     POST /api/messages        Teams (Bot Framework); unauthenticated only on loopback or when allowed
-    GET  /healthz             200 once started, 503 while stopping
+    GET  /healthz             200 once started, 503 while stopping (liveness: cheap, no database)
+    GET  /readyz              200 when the database answers within a second, else 503 (readiness)
     POST /admin/reload        reload the knowledge base now; from this machine, or with
                               `Authorization: Bearer $DXLAB_ADMIN_TOKEN`; 200 or 422 with the ReloadResult
     GET  /, /webchat/...      the local web chat: DXLAB_WEBCHAT=auto (on only on loopback) | on | off
@@ -37,6 +38,7 @@ from bot.channels.web import WebChannel
 from bot.config import Settings, SettingsError, load_settings
 from bot.db.repos import deliveries, inbox
 from bot.db.repos.leader import leader_for
+from bot.health import check_database
 from bot.inbox import InboxWorker
 from bot.outbound import Outbound
 from bot.web.admin import admin_routes, from_this_machine
@@ -63,6 +65,8 @@ FINAL_SEND_S = 8.0  # at shutdown, how long the last answers may take to go out
 HEALTH = web.AppKey("health", Health)
 SLACK = web.AppKey("slack", SlackChannel)
 INBOX = web.AppKey("inbox", InboxWorker)
+CORE = web.AppKey("core", Core)
+READY_TIMEOUT_S = 1.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -94,6 +98,11 @@ def _off(reason: str, status: int = 404) -> Handler:
     return handler
 
 
+def _not_simple(request: web.Request) -> bool:
+    """A request a web page cannot send without a CORS preflight (which this server never grants)."""
+    return request.content_type == "application/json" or "X-Requested-With" in request.headers
+
+
 def _admin_reload(knowledge: LiveKnowledge, token: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -101,9 +110,22 @@ def _admin_reload(knowledge: LiveKnowledge, token: str) -> Handler:
         if not (token_ok or from_this_machine(request)):
             return web.json_response({"error": "allowed from this machine only, or with DXLAB_ADMIN_TOKEN"},
                                      status=403)
-        result = await asyncio.to_thread(knowledge.reload)
+        if not token_ok and not _not_simple(request):
+            return web.json_response({"error": "send the request with Content-Type: application/json (or the "
+                                      "X-Requested-With header) so that no web page can trigger it"}, status=403)
+        allow_empty = request.query.get("allow_empty") == "1"
+        result = await asyncio.to_thread(knowledge.reload, allow_empty)
         return web.json_response(asdict(result), status=200 if result.ok else 422)
     return handler
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    """Ready when started and the database answers within a second (503 otherwise, so a load balancer
+    sends no traffic to a replica that cannot keep what it acknowledges)."""
+    if not request.app[HEALTH].ready:
+        return web.json_response({"status": "starting or stopping"}, status=503)
+    ok, why = await asyncio.to_thread(check_database, request.app[CORE].db, READY_TIMEOUT_S)
+    return web.json_response({"status": "ok" if ok else why, "database": ok}, status=200 if ok else 503)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -220,7 +242,9 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
     settings = core.settings
     app = web.Application()
     app[HEALTH] = health = Health()
+    app[CORE] = core
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
     app.router.add_post("/admin/reload", _admin_reload(core.knowledge, settings.admin_token))
     app.router.add_routes(admin_routes(core.units, settings))
     app[INBOX] = worker = InboxWorker(core.db, {})
@@ -230,7 +254,7 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
     _mount_inbox(app, worker)
     if webchat_enabled(settings, host):
         # Acting as a demo person exists only in demo mode and only on loopback.
-        app.router.add_routes(WebChannel(core.dispatcher, core.db, demo=demo and is_loopback(host)).routes())
+        app.router.add_routes(WebChannel(core.dispatcher, core.db, host, demo=demo and is_loopback(host)).routes())
         log.info("web chat: on at / (open the server's address in a browser)")
         if not is_loopback(host):
             log.warning("web chat: on at / on a non-loopback address: anyone who can reach it can chat")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from pathlib import Path
 
@@ -85,10 +86,34 @@ async def test_teams_is_on_for_a_public_address_with_auth_or_when_allowed(start_
 
 async def test_admin_reload_from_this_machine(http, start_server, make_settings) -> None:
     server = await start_server(make_settings())
-    async with http.post(f"{server.url}/admin/reload") as response:
+    async with http.post(f"{server.url}/admin/reload", json={}) as response:
         assert response.status == 200
         result = await response.json()
     assert result["ok"] is True and result["entries"] > 0 and result["problems"] == []
+
+
+async def test_admin_reload_cannot_be_triggered_by_a_web_page(http, start_server, make_settings) -> None:
+    """A page in the visitor's browser can send a simple POST to 127.0.0.1, but not a JSON one."""
+    server = await start_server(make_settings())
+    async with http.post(f"{server.url}/admin/reload", data="x=1",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}) as response:
+        assert response.status == 403
+
+
+async def test_readyz_reports_the_database(http, start_server, make_settings) -> None:
+    server = await start_server(make_settings())
+    async with http.get(f"{server.url}/readyz") as response:
+        assert response.status == 200 and (await response.json())["database"] is True
+    locker = sqlite3.connect(server.core.db.engine.url.database, timeout=0.1)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        async with http.get(f"{server.url}/readyz") as response:
+            assert response.status == 503
+        async with http.get(f"{server.url}/healthz") as response:
+            assert response.status == 200, "liveness stays cheap: it does not ask the database"
+    finally:
+        locker.rollback()
+        locker.close()
 
 
 async def test_admin_reload_through_a_proxy_needs_the_token(http, start_server, make_settings) -> None:
@@ -135,7 +160,7 @@ async def test_knowledge_edits_are_picked_up_and_bad_edits_refused(http, start_s
     await wait_until(revised)
 
     (knowledge_copy / "content" / "ja" / "broken.yaml").write_text("entries: [ {id: 'x'", encoding="utf-8")
-    async with http.post(f"{server.url}/admin/reload") as response:
+    async with http.post(f"{server.url}/admin/reload", json={}) as response:
         assert response.status == 422
         result = await response.json()
     assert result["ok"] is False and any("broken.yaml" in p for p in result["problems"])

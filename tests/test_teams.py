@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
@@ -22,13 +23,19 @@ from sqlalchemy import select, text
 
 from bot.app import Core, build_core
 from bot.channels.teams import TeamsChannel
+from bot.channels.teams_sender import build_teams_sender
 from bot.config import Settings
 from bot.db.models import Feedback, HandoffRequest, QuestionLog
+from bot.inbox import InboxWorker
+from bot.outbound import outbox_worker
+from handlers.address import Address
 from handlers.i18n import t
 from knowledge.live import LiveKnowledge
+from tests.conftest import settled
 
 BOT_ID, BOT_NAME = "28:dxlab-bot", "地域DX推進ラボ"
 USER_ID = "29:user-1"
+AAD_ID = "00000000-0000-0000-0000-000000000001"  # the directory's identity of the user
 PERSONAL = "a:personal-chat-1"
 CHANNEL_THREAD = "19:general@thread.tacv2;messageid=1700000000000"
 APP_ID = "8f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -66,9 +73,12 @@ class Harness:
     connector: FakeConnector
 
     async def post(self, body: object, headers: dict[str, str] | None = None) -> web.Response:
+        """Post an activity and wait until what it caused has been answered and sent (inbox, then outbox)."""
         data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        return await self.client.post("/api/messages", data=data,
-                                      headers={"Content-Type": "application/json", **(headers or {})})
+        response = await self.client.post("/api/messages", data=data,
+                                          headers={"Content-Type": "application/json", **(headers or {})})
+        await settled(self.core)
+        return response
 
 
 StartTeams = Callable[..., Awaitable[Harness]]
@@ -97,17 +107,27 @@ async def start_teams(make_settings: Callable[..., Settings], bundled_knowledge:
                     auth_overrides: dict[str, str] | None = None) -> Harness:
         settings = make_settings(**(env or {}))
         core = build_core(settings, bundled_knowledge)
-        channel = TeamsChannel(settings, core.bot, core.store, anonymous_allowed, auth_overrides=auth_overrides)
+        inbox = InboxWorker(core.db, {})
+        channel = TeamsChannel(settings, core.db, core.dispatcher, inbox.wake, anonymous_allowed,
+                               auth_overrides=auth_overrides)
+        inbox.processors["teams"] = channel.process
+        outbox = outbox_worker(core.db, {"teams": build_teams_sender(settings, core.db, auth_overrides)}, settings)
+        core.dispatcher.on_enqueued(outbox.wake)
+        inbox.start()
+        sending = asyncio.create_task(outbox.run_forever(poll_s=0.2))
         app = web.Application()
         app.router.add_post("/api/messages", channel.handle)
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
-        opened.append((core, channel, client))
+        opened.append((core, channel, client, inbox, outbox, sending))
         return Harness(core, client, connector)
 
     yield start
-    for core, channel, client in opened:
+    for core, channel, client, inbox, outbox, sending in opened:
         await client.close()
+        await inbox.close()
+        outbox.stop()
+        await sending
         await channel.close()
         core.close()
 
@@ -116,7 +136,7 @@ def activity(service_url: str, text: str | None = None, *, kind: str = "message"
              conversation_type: str = "personal", activity_id: str = "msg-1", **extra: object) -> dict:
     body = {
         "type": kind, "id": activity_id, "channelId": "msteams", "serviceUrl": service_url, "locale": "ja-JP",
-        "from": {"id": USER_ID, "name": "利用者", "aadObjectId": "00000000-0000-0000-0000-000000000001"},
+        "from": {"id": USER_ID, "name": "利用者", "aadObjectId": AAD_ID},
         "recipient": {"id": BOT_ID, "name": BOT_NAME},
         "conversation": {"id": conversation, "conversationType": conversation_type, "tenantId": "tenant-1"},
         **extra,
@@ -151,8 +171,12 @@ def question_with_suggestions(core: Core) -> str:
     pytest.fail("no question gets suggestions from this knowledge base")
 
 
+ASKED = itertools.count(1)
+
+
 async def ask(h: Harness, question: str) -> dict:
-    response = await h.post(activity(h.connector.url, question))
+    # Each message its own activity id, as Teams gives: the inbox drops a repeated one as a retry.
+    response = await h.post(activity(h.connector.url, question, activity_id=f"msg-{next(ASKED)}"))
     assert response.status == 201, await response.text()
     return h.connector.messages[-1]
 
@@ -174,9 +198,9 @@ async def test_personal_message_gets_adaptive_card_with_answer_source_and_button
     assert {"action": "ask", "value": expected.suggestions[0]} in submit_data(content)
     assert message["summary"].startswith(expected.answer.split("\n")[0])  # plain-text fallback
     assert content["fallbackText"] == message["summary"]
-    # A reply to the user's message, in the user's conversation, without a token (no app id: emulator mode).
+    # Sent into the user's conversation through the outbox, without a token (no app id: emulator mode).
     reply = h.connector.posted[-1]
-    assert (reply.conversation, reply.reply_to, reply.authorization) == (PERSONAL, "msg-1", None)
+    assert (reply.conversation, reply.authorization) == (PERSONAL, None)
 
 
 async def test_typing_indicator_is_sent_before_the_answer(start_teams: StartTeams) -> None:
@@ -228,7 +252,7 @@ async def test_feedback_button_stores_feedback(start_teams: StartTeams) -> None:
     assert h.connector.messages[-1]["text"] == t("feedback.thanks")
     with h.core.db.session() as s:
         rows = [(f.question_log_id, f.user_ref, f.value) for f in s.scalars(select(Feedback))]
-    assert rows == [(int(thumbs_up["value"]), USER_ID, 1)]
+    assert rows == [(int(thumbs_up["value"]), AAD_ID, 1)]
 
 
 async def test_handoff_button_creates_request_and_confirms(start_teams: StartTeams) -> None:
@@ -240,9 +264,9 @@ async def test_handoff_button_creates_request_and_confirms(start_teams: StartTea
     assert (await h.post(_press(h, handoff))).status == 201
     with h.core.db.session() as s:
         (request,) = s.scalars(select(HandoffRequest)).all()
-    assert (request.channel, request.user_ref, request.conversation_ref) == ("teams", USER_ID, PERSONAL)
+    assert (request.channel, request.user_ref, request.conversation_ref) == ("teams", AAD_ID, f"teams:{PERSONAL}")
     assert request.question == question
-    assert h.connector.messages[-1]["text"] == t("handoff.created", ref=f"DX-{request.id:06d}")
+    assert h.connector.messages[-1]["text"] == t("handoff.created_unrouted", ref=f"DX-{request.id:06d}")
 
 
 async def test_suggestion_button_answers_the_suggested_entry(start_teams: StartTeams) -> None:
@@ -272,10 +296,15 @@ async def test_no_welcome_when_someone_else_joins(start_teams: StartTeams) -> No
     assert h.connector.posted == []
 
 
+def _stored_reference(h: Harness, conversation: str) -> str | None:
+    with h.core.units() as uow:
+        return uow.conversations.reference(Address("teams", conversation))
+
+
 async def test_conversation_reference_is_stored(start_teams: StartTeams) -> None:
     h = await start_teams()
     await ask(h, "応募資格は?")
-    stored = h.core.store.conversation("teams", PERSONAL)
+    stored = _stored_reference(h, PERSONAL)
     assert stored is not None
     reference = ConversationReference().deserialize(json.loads(stored))
     assert (reference.conversation.id, reference.service_url, reference.user.id, reference.bot.id) == (
@@ -466,7 +495,7 @@ async def test_signed_token_is_accepted_and_a_forged_one_refused(
                           (_token(signing_key, url), 201)]:
         response = await h.post(_event(url), {"Authorization": f"Bearer {token}"})
         assert response.status == status, token
-    assert h.core.store.conversation("teams", "a:signed-chat") is not None
+    assert _stored_reference(h, "a:signed-chat") is not None
 
 
 async def test_key_download_does_not_block_other_requests(
@@ -497,5 +526,7 @@ async def test_signed_replies_carry_a_token_fetched_once_off_the_event_loop(
 
     assert len(h.connector.messages) == 2
     assert {p.authorization for p in h.connector.posted} == {f"Bearer aad-token-for-{APP_ID}"}
-    assert len(azure_ad.fetched_on) == 1  # the credentials, and so MSAL's token cache, outlive a turn
-    assert azure_ad.fetched_on[0] is not threading.main_thread()
+    # The channel (typing) and the outbox's sender (the answer) each fetch a token once: their credentials,
+    # and so MSAL's token cache, outlive a turn; and never on the event loop's thread.
+    assert len(azure_ad.fetched_on) == 2
+    assert threading.main_thread() not in azure_ad.fetched_on

@@ -34,6 +34,7 @@ from bot.channels.slack_convert import HOME, convert, inbox_key
 from bot.config import Settings
 from bot.db.repos import inbox
 from bot.db.session import Database
+from bot.http_guard import parse_json_limited
 from handlers.dispatch import Dispatcher
 from handlers.messages import Action, Inbound, Submission
 
@@ -57,24 +58,55 @@ def parse_body(text: str, content_type: str) -> dict[str, Any]:
     """
     try:
         if content_type == "application/json" or text.lstrip().startswith("{"):
-            body = json.loads(text)
+            body = parse_json_limited(text.encode())
             if isinstance(body, dict) and "type" not in body:
                 raise MalformedBody("a JSON body without a type")
         else:
             form = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
             if "payload" in form:
-                body = json.loads(form["payload"])
+                body = parse_json_limited(form["payload"].encode())
             elif "command" in form or "ssl_check" in form:
                 body = form
             else:
                 raise MalformedBody("a form that is neither a command nor an interaction")
     except MalformedBody:
         raise
-    except ValueError as exc:  # JSONDecodeError, and parse_qsl's "bad query field"
+    except ValueError as exc:  # BadRequest (too deep, not JSON), and parse_qsl's "bad query field"
         raise MalformedBody(str(exc)) from exc
     if not isinstance(body, dict):
         raise MalformedBody("the body is not an object")
+    problem = shape_problem(body)
+    if problem:
+        raise MalformedBody(problem)
     return body
+
+
+def shape_problem(body: Mapping[str, Any]) -> str | None:
+    """What is wrong with a signed body's fields that the bot relies on, or None (Slack never sends these;
+    a 400 says so plainly instead of a failure deep inside the answer)."""
+    def text(value: object) -> bool:
+        return isinstance(value, str)
+
+    kind = body.get("type")
+    if kind == "event_callback":
+        event = body.get("event")
+        if not text(body.get("event_id")) or not isinstance(event, dict) or not text(event.get("type")):
+            return "an event callback needs event_id and an event object with a type"
+        if any(k in event and not text(event[k]) for k in ("text", "user", "channel", "ts", "thread_ts")):
+            return "an event field that should be text is not"
+    elif "command" in body:
+        if not all(text(body.get(k)) for k in ("command", "user_id", "channel_id")):
+            return "a command needs command, user_id and channel_id"
+    elif kind in ("block_actions", "view_submission"):
+        user = body.get("user")
+        if not isinstance(user, dict) or not text(user.get("id")):
+            return "an interaction needs a user with an id"
+        actions = body.get("actions", [])
+        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+            return "actions must be a list of objects"
+        if kind == "view_submission" and not isinstance(body.get("view"), dict):
+            return "a view submission needs a view"
+    return None
 
 
 def _now() -> dt.datetime:

@@ -37,6 +37,7 @@ from msrest.authentication import Authentication
 from bot.config import Settings, SettingsError
 from bot.db.repos import deliveries, inbox
 from bot.db.session import Database
+from bot.http_guard import BadRequest, parse_json_limited
 from handlers.address import Address, Platform
 from handlers.dispatch import Dispatcher
 from handlers.i18n import t
@@ -92,9 +93,9 @@ class TeamsChannel:
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
-            body = json.loads(await request.read())
-        except ValueError:  # bad JSON or bad UTF-8
-            return web.Response(status=400, text="body is not JSON")
+            body = parse_json_limited(await request.read())  # nesting bounded before the parser sees it
+        except BadRequest as exc:  # bad JSON, bad UTF-8, too deep or too large
+            return web.Response(status=400, text=str(exc))
         if not _looks_like_activity(body):
             return web.Response(status=400, text="body is not a Bot Framework activity")
         try:
@@ -149,13 +150,17 @@ class TeamsChannel:
                 return  # only @mentions are for us outside a personal chat
         await context.send_activity(Activity(type=ActivityTypes.typing))
         key = f"teams:{activity.conversation.id}:{activity.id}"
-        body = json.dumps(activity.serialize(), ensure_ascii=False)
+        # The text without the bot's mention is kept beside the activity: a stored activity's entities
+        # lose the mention details botbuilder keeps outside its schema.
+        text, _ = _strip_bot_mention(activity)
+        body = json.dumps({"activity": activity.serialize(), "text": text}, ensure_ascii=False)
         if await asyncio.to_thread(inbox.accept, self._db, key, CHANNEL, body, _now()):
             self._accepted()
 
     async def process(self, row: inbox.InboxRow, after: Callable[[Any], None]) -> None:
         """Answer one kept activity through the outbox; `after` marks it done in the same transaction."""
-        activity = Activity().deserialize(json.loads(row.body))
+        kept = json.loads(row.body)
+        activity = Activity().deserialize(kept["activity"])
         where = address_of(activity)
         reply_key = f"reply:{row.key}"
         form = _submitted_form(activity.value)
@@ -169,8 +174,7 @@ class TeamsChannel:
             name, value = submitted
             await self._dispatcher.action(Action(where, name, value), reply_key=reply_key, after=after)
             return
-        text, _ = _strip_bot_mention(activity)
-        await self._dispatcher.message(Inbound(where, text), reply_key=reply_key, after=after)
+        await self._dispatcher.message(Inbound(where, kept["text"]), reply_key=reply_key, after=after)
 
     async def _welcome(self, context: TurnContext) -> None:
         digest = hashlib.sha256(context.activity.conversation.id.encode()).hexdigest()

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from string import Template
 
@@ -26,6 +27,7 @@ from aiohttp import web
 from bot.db.repos.web_mail import delivered_since
 from bot.db.session import Database
 from bot.directory.demo import DEMO_PREFIX, demo_people
+from bot.http_guard import BadRequest, check_host, parse_json_limited
 from handlers.address import Address, Platform
 from handlers.dispatch import Dispatcher, error_reply
 from handlers.i18n import t
@@ -40,6 +42,7 @@ CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 ACTION_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 MAX_VALUE_CHARS = 200
 ASSETS = resources.files("bot.web")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECURITY_HEADERS = {
     # The page builds its DOM with textContent only; the policy makes an injected script inert anyway.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
@@ -97,7 +100,8 @@ def _bad_request(message: str, status: int = 400) -> web.Response:
 
 
 class WebChannel:
-    def __init__(self, dispatcher: Dispatcher, db: Database, demo: bool = False):
+    def __init__(self, dispatcher: Dispatcher, db: Database, host: str = "127.0.0.1", demo: bool = False):
+        self.host = host
         self.dispatcher = dispatcher
         self.db = db
         self.demo = demo
@@ -105,15 +109,27 @@ class WebChannel:
         self.assets = {name: ASSETS.joinpath(name).read_bytes() for name in ("app.js", "style.css")}
 
     def routes(self) -> list[web.RouteDef]:
+        guard = self._named_host
         return [
-            web.get("/", self.index),
-            web.get("/webchat/app.js", self.asset),
-            web.get("/webchat/style.css", self.asset),
-            web.post("/webchat/api/message", self.message),
-            web.get("/webchat/api/updates", self.updates),
-            web.get("/webchat/api/people", self.people),
-            web.post("/webchat/api/as", self.act_as),
+            web.get("/", guard(self.index)),
+            web.get("/webchat/app.js", guard(self.asset)),
+            web.get("/webchat/style.css", guard(self.asset)),
+            web.post("/webchat/api/message", guard(self.message)),
+            web.get("/webchat/api/updates", guard(self.updates)),
+            web.get("/webchat/api/people", guard(self.people)),
+            web.post("/webchat/api/as", guard(self.act_as)),
         ]
+
+    def _named_host(self, handler: Handler) -> Handler:
+        """Refuse a request whose Host header names another site (DNS rebinding: a page of evil.example
+        whose name now points at 127.0.0.1 would otherwise talk to the bot as the visitor)."""
+        async def checked(request: web.Request) -> web.StreamResponse:
+            sockname = request.transport.get_extra_info("sockname") if request.transport else None
+            port = int(sockname[1]) if sockname else 0
+            if not check_host(request.host, self.host, port):
+                return _bad_request("this server does not answer to that host name", status=421)
+            return await handler(request)
+        return checked
 
     async def index(self, request: web.Request) -> web.Response:
         return web.Response(text=self.page, content_type="text/html", headers=SECURITY_HEADERS)
@@ -137,9 +153,9 @@ class WebChannel:
         if request.content_type != "application/json":
             return _bad_request("send application/json", status=415)
         try:
-            data = await request.json()
-        except ValueError:
-            return _bad_request("the body is not JSON")
+            data = parse_json_limited(await request.read())
+        except BadRequest as exc:
+            return _bad_request(str(exc))
         if not isinstance(data, dict):
             return _bad_request("the body must be a JSON object")
         here, conversation = self._here(request)
@@ -187,9 +203,9 @@ class WebChannel:
         if request.content_type != "application/json":
             return _bad_request("send application/json", status=415)
         try:
-            data = await request.json()
-        except ValueError:
-            return _bad_request("the body is not JSON")
+            data = parse_json_limited(await request.read())
+        except BadRequest as exc:
+            return _bad_request(str(exc))
         person = data.get("person") if isinstance(data, dict) else None
         known = {p.id for p in demo_people()}
         if not isinstance(person, str) or (person and person not in known):
