@@ -180,3 +180,38 @@ async def test_markup_in_a_question_is_shown_as_text(server, browser_page) -> No
     assert await page.locator(".log img, .log b").count() == 0
     assert await page.title() == t("web.title")
 
+
+
+async def test_the_newest_answer_is_fully_visible_and_the_conversation_survives_a_reload(
+        server, browser_page) -> None:
+    page = browser_page
+    await page.set_viewport_size({"width": 800, "height": 600})
+    await page.goto(f"{server.url}/")
+    for question in (QUESTION, "選定されるとどんな支援がありますか?", "DX認定とは何ですか?"):
+        await page.get_by_placeholder(t("web.placeholder")).fill(question)
+        await page.keyboard.press("Enter")
+        await page.locator(".msg.user .text", has_text=question).wait_for()
+        await page.locator(".msg.bot.thinking").wait_for(state="detached")
+    newest = page.locator(".msg.bot").last
+    box, bar = await newest.bounding_box(), await page.locator("#composer").bounding_box()
+    assert box is not None and bar is not None
+    assert box["y"] + box["height"] <= bar["y"] + 1, "the newest answer's buttons sit under the input bar"
+    shown = await page.locator(".msg .text").all_inner_texts()
+    await page.reload()
+    await page.locator(".msg.user").last.wait_for()
+    assert await page.locator(".msg .text").all_inner_texts() == shown
+
+
+async def test_a_form_is_filled_in_on_the_page(server, browser_page) -> None:
+    """A form reply renders as a form whose submission reaches the dispatcher (a form nobody routes is
+    answered as a stale form)."""
+    from bot.channels.web import reply_json
+    from handlers.messages import Form, FormField, Reply
+
+    page = browser_page
+    await page.goto(f"{server.url}/")
+    form = Form("nobody.routes.this", "テスト", (FormField("note", "メモ"),), "送る")
+    await page.evaluate("r => showReply(r)", reply_json(Reply(text="入力してください", form=form)))
+    await page.get_by_label("メモ").fill("こんにちは")
+    await page.get_by_role("button", name="送る").click()
+    await page.get_by_text(t("error.stale_form")).wait_for()
