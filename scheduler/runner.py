@@ -98,6 +98,8 @@ class Scheduler:
     async def _renew(self) -> None:
         try:
             leads = await asyncio.to_thread(self._leadership.acquire)
+        except asyncio.CancelledError:  # shutdown during the renewal: the lease simply runs out
+            return
         except Exception:
             log.exception("scheduler: could not ask for leadership")
             leads = False

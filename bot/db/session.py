@@ -71,6 +71,9 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision (what `dxlab db upgrade` runs)."""
+    # Alembic's INFO lines (plugins, each revision) are noise at every first start; one line says it instead.
+    if not log.isEnabledFor(logging.DEBUG):
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
 
     command.upgrade(alembic_config(engine), "head")
