@@ -110,7 +110,7 @@ class FaqEngine:
         self.kb = kb
         analyzer = Analyzer(SynonymMap.build(kb.synonyms))
         self.index = FaqIndex(kb.entries, analyzer)
-        self.rules = KindRules(kb.entries, analyzer.synonyms, kb.root)
+        self.rules = KindRules(kb.entries, analyzer, kb.root)
         self.semantic: SemanticIndex | None = None
         self.mode = LEXICAL
         if embedder is not None:

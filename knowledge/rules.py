@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 
 from knowledge.schema import Entry
-from knowledge.text import SynonymMap, normalize, rounds
+from knowledge.text import Analyzer, normalize, rounds
 
 OPINION_FACTOR = 0.55
 OTHER_PROGRAM_FACTOR = 0.35  # the question is about the lab (its words) and names no other program
@@ -37,7 +37,8 @@ _ASKS_MEETING = re.compile(
     r"検討会|検討され|検討中|委員|意見|議論|提案|議事|会議|会合|発言|指摘|有識者|"
     r"meeting|committee|member|discuss|opinion|propos")
 _ABOUT_LAB = re.compile(r"ラボ|選定|公募|応募|申請|弾|lab|apply|applica|select")
-_ASKS_CURRENT = re.compile(r"次|今度|今回|現在|今の|最新|直近|今年|今から|これから|今後|いま|next|current|upcom|latest|now")
+_ASKS_CURRENT = re.compile(
+    r"次|今度|今回|現在|今の|最新|直近|今年|今から|これから|今後|いま|next|current|upcom|latest|now")
 _ABOUT_ROUND = re.compile(r"締切|締め切|〆切|期限|期日|公募|募集|弾|受付|申請|応募|deadline|round|call|appl")
 
 # Sentences that are only courtesy: greetings, self-introductions, thanks, closing formulas.
@@ -85,9 +86,13 @@ def _programs(root: Path | None) -> tuple[tuple[str, ...], ...]:
 class KindRules:
     """The rules above, prepared once for a knowledge base."""
 
-    def __init__(self, entries: list[Entry], synonyms: SynonymMap, root: Path | None = None):
-        self.synonyms = synonyms
+    def __init__(self, entries: list[Entry], analyzer: Analyzer, root: Path | None = None):
+        self.synonyms = analyzer.synonyms
+        self.analyzer = analyzer
         self.programs = _programs(root)
+        # A program written by sound (ｺｳｾﾂｼ, こうせつし) is named too: its reading is matched.
+        self._readings = tuple(tuple(r for r in (analyzer.reading(n) for n in names) if len(r) >= 4)
+                               for names in self.programs)
         known = rounds()
         self._round_names = (*known.names.values(), known.later)
         opinion, other, closed = [], [], []
@@ -110,10 +115,12 @@ class KindRules:
     def traits(self, question: str) -> Traits:
         text = self._text(question)
         names_round = any(name in text for name in self._round_names)
+        reading = self.analyzer.reading(question)
+        by_sound = frozenset(i for i, readings in enumerate(self._readings) if any(r in reading for r in readings))
         return Traits(
             asks_meeting=bool(_ASKS_MEETING.search(text)),
             asks_current_round=bool(_ASKS_CURRENT.search(text) and _ABOUT_ROUND.search(text)) and not names_round,
-            programs=self._named(text),
+            programs=self._named(text) | by_sound,
             about_lab=bool(_ABOUT_LAB.search(text)),
         )
 

