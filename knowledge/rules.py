@@ -91,7 +91,8 @@ class KindRules:
         self.analyzer = analyzer
         self.programs = _programs(root)
         # A program written by sound (ｺｳｾﾂｼ, こうせつし) is named too: its reading is matched.
-        self._readings = tuple(tuple(r for r in (analyzer.reading(n) for n in names) if len(r) >= 4)
+        self._readings = tuple(tuple(frozenset(r[i:i + 2] for i in range(len(r) - 1))
+                                     for r in (analyzer.reading(n) for n in names) if len(r) >= 4)
                                for names in self.programs)
         known = rounds()
         self._round_names = (*known.names.values(), known.later)
@@ -112,11 +113,12 @@ class KindRules:
     def _named(self, text: str) -> frozenset[int]:
         return frozenset(i for i, names in enumerate(self.programs) if any(n.replace(" ", "") in text for n in names))
 
-    def traits(self, question: str) -> Traits:
+    def traits(self, question: str, reading_bigrams: frozenset[str] = frozenset()) -> Traits:
+        """`reading_bigrams`: the question's reading bigrams, as the lexical index found them."""
         text = self._text(question)
         names_round = any(name in text for name in self._round_names)
-        reading = self.analyzer.reading(question)
-        by_sound = frozenset(i for i, readings in enumerate(self._readings) if any(r in reading for r in readings))
+        by_sound = frozenset(i for i, readings in enumerate(self._readings)
+                             if any(r <= reading_bigrams for r in readings))
         return Traits(
             asks_meeting=bool(_ASKS_MEETING.search(text)),
             asks_current_round=bool(_ASKS_CURRENT.search(text) and _ABOUT_ROUND.search(text)) and not names_round,
