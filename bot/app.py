@@ -17,6 +17,7 @@ from handlers.faq import FaqService
 from handlers.routes import DueStep
 from handlers.usecases import build_routes
 from knowledge.live import LiveKnowledge
+from knowledge.semantic import make_embedder
 from scheduler.due import DueRow
 from scheduler.outbox import Sender
 
@@ -63,7 +64,9 @@ def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None
     db = Database(settings.database_url)
     units = UnitsOfWork(db)
     knowledge = knowledge or LiveKnowledge(Path(settings.knowledge_dir) if settings.knowledge_dir else None,
-                                           settings.answer_threshold)
+                                           settings.answer_threshold, embedder=make_embedder(
+                                               settings.semantic, model=settings.embedding_model,
+                                               base_url=settings.openai_base_url, api_key=settings.openai_api_key))
     faq = FaqService(knowledge, settings.max_question_chars)
     rephraser = None
     if settings.openai_api_key:

@@ -34,6 +34,8 @@ class Settings:
     openai_model: str = "gpt-4o-mini"
     knowledge_dir: str = ""
     answer_threshold: float | None = None  # None: the calibrated threshold
+    semantic: str = "off"  # semantic retrieval: off | local (in-process model) | openai (embeddings API)
+    embedding_model: str = "text-embedding-3-small"  # for semantic=openai
     max_question_chars: int = 2000
     kb_max_age_days: int = 1095
     kb_watch: bool = True
@@ -70,6 +72,8 @@ ENV_NAMES: dict[str, str] = {
     "openai_model": "DXLAB_OPENAI_MODEL",
     "knowledge_dir": "DXLAB_KNOWLEDGE_DIR",
     "answer_threshold": "DXLAB_ANSWER_THRESHOLD",
+    "semantic": "DXLAB_SEMANTIC",
+    "embedding_model": "DXLAB_EMBEDDING_MODEL",
     "max_question_chars": "DXLAB_MAX_QUESTION_CHARS",
     "kb_max_age_days": "DXLAB_KB_MAX_AGE_DAYS",
     "kb_watch": "DXLAB_KB_WATCH",
@@ -116,6 +120,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.answer_threshold is not None and not 0.0 <= settings.answer_threshold <= 1.0:
         raise SettingsError("DXLAB_ANSWER_THRESHOLD must be between 0 and 1")
+    if settings.semantic not in ("local", "openai", "off"):
+        raise SettingsError("DXLAB_SEMANTIC must be local, openai or off")
     if not settings.slack_api_url.endswith("/"):
         settings = replace(settings, slack_api_url=settings.slack_api_url + "/")
     return settings

@@ -11,7 +11,7 @@ from handlers.ports import QuestionRecord, Rephraser
 from handlers.text_input import clean_text
 from knowledge.answer import Decision
 from knowledge.live import LiveKnowledge
-from knowledge.schema import Entry
+from knowledge.schema import Citation, Entry
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -54,9 +54,20 @@ class FaqResult:
         }
 
 
+# Markup a user may paste around a question (HTML tags and entities, SQL keywords): it says
+# nothing about the language they write in.
+_MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|&#\d+;|\b(?:select|insert|update|delete|drop|union|from|where|"
+                     r"table|into|values|or|and|null|script|alert|div|span|href|src)\b", re.IGNORECASE)
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+_ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
 def looks_english(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(c.isascii() for c in letters) / len(letters) > 0.8
+    """Reply in English only when the user wrote English words and no Japanese, markup aside."""
+    plain = _MARKUP.sub(" ", unicodedata.normalize("NFKC", text))
+    if _JAPANESE.search(plain):
+        return False
+    return len(_ENGLISH_WORD.findall(plain)) >= 2
 
 
 def input_problem(text: str, max_chars: int) -> tuple[str, dict[str, object]] | None:
@@ -74,14 +85,24 @@ def input_problem(text: str, max_chars: int) -> tuple[str, dict[str, object]] | 
     if not any(c[0] in "LN" for c in categories):
         symbols = sum(1 for c in categories if c == "So")
         return ("faq.emoji_only" if symbols else "faq.unreadable"), {}
+    # Digits alone (a button number, a stray "3") or a single character are not a question:
+    # any entry they matched would be a guess.
+    if not any(c[0] == "L" for c in categories) or sum(1 for c in categories if c[0] == "L") == 1:
+        return "faq.not_question", {}
     return None
+
+
+def primary_first(entry: Entry) -> list[Citation]:
+    """The entry's citations, primary sources (ministry and IPA pages, guidelines, minutes) first."""
+    return sorted(entry.sources, key=lambda c: not c.source.primary)
 
 
 def source_line(entry: Entry, lang: str = "ja") -> str:
     items = []
-    for citation in entry.sources:
+    for citation in primary_first(entry):
         title = citation.source.title + (f" {citation.section}" if citation.section else "")
-        items.append(t("faq.source_item", lang, title=title, date=format_date(citation.effective_date, lang)))
+        key = "faq.source_item" if citation.source.primary else "faq.source_item_secondary"
+        items.append(t(key, lang, title=title, date=format_date(citation.effective_date, lang)))
     as_of = t("faq.as_of", lang, date=format_date(entry.effective_as_of, lang))
     return f"{t('faq.source_label', lang)}: {' / '.join(items)}\n{as_of}"
 
@@ -103,15 +124,19 @@ class FaqService:
         for lang in ("ja", "en"):  # load the text catalogues now, not during the first answers
             t("faq.decline", lang)
 
-    def ask(self, question: str) -> FaqResult:
+    def ask(self, question: str, lang: str | None = None) -> FaqResult:
+        """Answer a question. `lang`: the conversation's language when the caller knows it;
+        otherwise Japanese unless the question is written in English words."""
+        english = looks_english(question) if lang is None else lang == "en"
         question = clean_text(question)
         problem = input_problem(question, self.max_chars)
         shown = question if len(question) <= self.max_chars else question[: self.max_chars]
         if problem is not None:
             key, params = problem
-            return FaqResult(shown, False, t(key, **params), 0.0, None, [], None, False, [], rejected=True)
+            text = t(key, "en" if english else "ja", **params)
+            return FaqResult(shown, False, text, 0.0, None, [], None, False, [], rejected=True)
         decision = self.knowledge.engine.decide(question)
-        return self.compose(decision, english=looks_english(question))
+        return self.compose(decision, english=english)
 
     async def rephrased(self, result: FaqResult, question: str, rephraser: Rephraser) -> FaqResult:
         """`result` with the reviewed answer reworded for the question by `rephraser`.
@@ -143,7 +168,7 @@ class FaqService:
         parts = [entry.answer]
         if entry.kind == "opinion":
             parts.append(t("faq.opinion_note"))
-        if entry.handoff:
+        if entry.handoff:  # the entry says a person must answer; this line only says how
             parts.append(t("faq.handoff_offer"))
         if english and entry.summary_en:
             parts.append(t("faq.english_summary", "en", summary=entry.summary_en))
@@ -153,7 +178,7 @@ class FaqService:
             answer="\n".join(parts),
             confidence=decision.confidence,
             entry_id=entry.id,
-            sources=[c.as_dict() for c in entry.sources],
+            sources=[c.as_dict() for c in primary_first(entry)],
             as_of=entry.effective_as_of,
             escalate=decision.escalate,
             suggestions=suggestions,

@@ -1,5 +1,12 @@
 """Choose an entry for a question: rank, turn scores into a calibrated confidence, decide.
 
+Ranking fuses two retrievers: the lexical BM25 index (fast, and it declines well: a question whose
+words the base does not know scores low) and, when an embedder is set, a semantic index (it
+understands a question worded unlike every phrasing). Each entry's fused score is a blend of its
+lexical score relative to the best one and its cosine relative to the best one; the kind rules
+(knowledge.rules) then weigh it. One logistic model over both sides' features gives the
+confidence; its weights and threshold are fitted per retrieval mode by `dxlab kb calibrate`.
+
 The decision is data (which entry, how sure, whether to answer, hand off or suggest); turning it
 into words is the handlers' job, so that every channel and the CLI say the same thing.
 """
@@ -7,107 +14,129 @@ into words is the handlers' job, so that every channel and the CLI say the same 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-from knowledge.index import FaqIndex, Hit
+from knowledge.index import FaqIndex, Hit, LexicalQuery
+from knowledge.rules import KindRules, focus
 from knowledge.schema import Entry, KnowledgeBase, KnowledgeError, read_yaml
+from knowledge.semantic import EMBED_AT_LOAD, Embedder, SemanticIndex, VectorStore
 from knowledge.text import Analyzer, SynonymMap
 
 MAX_SUGGESTIONS = 3
 CLOSE_SCORE = 0.85  # a runner-up this close to the winner (by score) is offered as a suggestion
+SEMANTIC_SHARE = 0.2  # of the fused score that comes from the semantic side (chosen on the dev set)
+SEMANTIC_SPREAD = 0.06  # a cosine this far below the best one counts for nothing (dev set)
+LEXICAL = "lexical"
+LEXICAL_FEATURES = ("coverage", "phrase_coverage", "word_coverage", "margin", "unknown")
+HYBRID_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_margin", "agree")
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic weights mapping a hit's features to P(the answer is right)."""
+    """Logistic weights mapping a candidate's features to P(the answer is right), and the
+    threshold at which to answer."""
 
-    bias: float = -6.0
-    coverage: float = 4.0
-    phrase_coverage: float = 2.0
-    word_coverage: float = 4.0
-    margin: float = 1.5
-    unknown: float = -2.0
+    weights: dict[str, float] = field(default_factory=lambda: {
+        "bias": -6.0, "coverage": 4.0, "phrase_coverage": 2.0, "word_coverage": 4.0, "margin": 1.5,
+        "unknown": -2.0, "semantic": 0.0, "semantic_margin": 0.0, "agree": 0.0})
+    threshold: float = DEFAULT_THRESHOLD
 
-    def confidence(self, features: tuple[float, ...]) -> float:
-        weights = (self.coverage, self.phrase_coverage, self.word_coverage, self.margin, self.unknown)
-        z = self.bias + sum(w * x for w, x in zip(weights, features, strict=True))
-        return 1.0 / (1.0 + math.exp(-z))
+    def confidence(self, features: dict[str, float]) -> float:
+        z = self.weights.get("bias", 0.0) + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def hit_features(hit: Hit, runner_up: Hit | None) -> tuple[float, float, float, float, float]:
-    """(coverage, phrase coverage, word coverage, margin, unknown share) of a hit.
-
-    The margin over the runner-up is scaled by word coverage: a lone weak match (one shared
-    word) is far ahead of the rest, but that says nothing about it being right.
-    """
-    margin = 0.0
-    if hit.score > 0:
-        margin = (hit.score - (runner_up.score if runner_up else 0.0)) / hit.score
-    return hit.coverage, hit.phrase_coverage, hit.word_coverage, margin * hit.word_coverage, hit.unknown
-
-
-
-DEFAULT_THRESHOLD = 0.5
-
-
-def load_calibration(root: Path | None) -> tuple[Calibration, float]:
-    """The fitted weights and threshold: the knowledge folder's own, else the bundled ones.
-    A broken file raises KnowledgeError naming file, line and reason (a reload then keeps the
-    weights it has)."""
+def calibration_path(root: Path | None) -> Path:
     path = (root / "calibration.yaml") if root else None
     if path is None or not path.is_file():
         path = Path(str(resources.files("knowledge").joinpath("calibration.yaml")))
+    return path
+
+
+def load_calibration(root: Path | None, mode: str = LEXICAL) -> Calibration:
+    """The fitted weights and threshold for a retrieval mode: the knowledge folder's own, else the
+    bundled ones, else defaults. A broken file raises KnowledgeError naming file, line and reason (a
+    reload then keeps the weights it has)."""
+    path = calibration_path(root)
     if not path.is_file():
-        return Calibration(), DEFAULT_THRESHOLD
+        return Calibration()
     problems: list[str] = []
     data = read_yaml(path, problems)
     if problems:
         raise KnowledgeError(problems)
+    if not isinstance(data, dict):  # an emptied file too: a reload must not silently drop the fit
+        raise KnowledgeError([f"{path}:1: expected a mapping of retrieval modes (lexical, hybrid-…)"])
     lines = _key_lines(path)
-    if not isinstance(data, dict) or not isinstance(data.get("weights", {}), dict):
-        raise KnowledgeError([f"{path}:1: expected a mapping with a mapping `weights` and a `threshold`"])
+    fitted = data.get(mode)
+    if fitted is None:
+        return Calibration()
+    if not isinstance(fitted, dict) or not isinstance(fitted.get("weights", {}), dict):
+        raise KnowledgeError([f"{path}:{lines.get(mode, 1)}: `{mode}` must be a mapping with `weights` "
+                              "(a mapping) and a `threshold`"])
 
     def number(value: object, name: str, low: float, high: float) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high:
             return float(value)
-        problems.append(f"{path}:{lines.get(name, 1)}: `{name}` must be a number from {low} to {high}")
+        problems.append(f"{path}:{lines.get(name, lines.get(mode, 1))}: `{name}` must be a number "
+                        f"from {low} to {high}")
         return 0.0
 
-    known = {f.name for f in fields(Calibration)}
+    known = {"bias", *HYBRID_FEATURES}
     weights = {}
-    for key, value in data.get("weights", {}).items():
+    for key, value in fitted.get("weights", {}).items():
         if key == "__line__":
             continue
         if key not in known:
-            problems.append(f"{path}:{lines.get(f'weights.{key}', 1)}: unknown weight `{key}` "
+            problems.append(f"{path}:{lines.get(f'{mode}.weights.{key}', 1)}: unknown weight `{key}` "
                             f"(known: {', '.join(sorted(known))})")
             continue
-        weights[key] = number(value, f"weights.{key}", -MAX_WEIGHT, MAX_WEIGHT)
-    threshold = number(data.get("threshold", DEFAULT_THRESHOLD), "threshold", 0.0, 1.0)
+        weights[key] = number(value, f"{mode}.weights.{key}", -MAX_WEIGHT, MAX_WEIGHT)
+    threshold = number(fitted.get("threshold", DEFAULT_THRESHOLD), f"{mode}.threshold", 0.0, 1.0)
     if problems:
         raise KnowledgeError(problems)
-    return Calibration(**weights), threshold
+    return Calibration(weights, threshold)
 
 
 MAX_WEIGHT = 1000.0  # far beyond any fitted weight; also keeps out .inf and .nan (never in range)
 
 
 def _key_lines(path: Path) -> dict[str, int]:
-    """The line of each top-level key and each `weights.<key>` (the file already parsed)."""
+    """The line of each key down to `mode.weights.key` (the file already parsed once)."""
     # The same (C) parser as read_yaml: the pure-Python one refuses some text libyaml accepts.
     top = yaml.compose(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     lines: dict[str, int] = {}
-    if isinstance(top, yaml.MappingNode):
-        for key, value in top.value:
-            lines[str(key.value)] = key.start_mark.line + 1
-            if isinstance(value, yaml.MappingNode):
-                for sub, _ in value.value:
-                    lines[f"{key.value}.{sub.value}"] = sub.start_mark.line + 1
+
+    def walk(node: yaml.Node, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = f"{prefix}{key.value}"
+                lines[name] = key.start_mark.line + 1
+                walk(value, name + ".")
+
+    if top is not None:
+        walk(top, "")
     return lines
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: Entry
+    score: float  # fused and weighed by the kind rules
+    features: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A question's best candidates, best first (features computed for these few only)."""
+
+    question: str
+    candidates: tuple[Candidate, ...]
 
 
 @dataclass(frozen=True)
@@ -119,44 +148,81 @@ class Decision:
 
     @property
     def answered(self) -> bool:
-        return self.entry is not None and not self.entry.handoff
+        """True whenever an entry's content is given, a hand-off entry's included."""
+        return self.entry is not None
 
     @property
     def escalate(self) -> bool:
-        return not self.answered
+        return self.entry is None or self.entry.handoff
 
 
 class FaqEngine:
     def __init__(self, kb: KnowledgeBase, threshold: float | None = None,
-                 calibration: Calibration | None = None):
+                 calibration: Calibration | None = None, embedder: Embedder | None = None,
+                 vectors: VectorStore | None = None, embed_limit: int | None = EMBED_AT_LOAD):
         self.kb = kb
-        fitted, fitted_threshold = load_calibration(kb.root)
-        self.calibration = calibration or fitted
-        self.threshold = fitted_threshold if threshold is None else threshold
+        analyzer = Analyzer(SynonymMap.build(kb.synonyms))
+        self.index = FaqIndex(kb.entries, analyzer)
+        self.rules = KindRules(kb.entries, analyzer, kb.root)
+        self.semantic: SemanticIndex | None = None
+        self.mode = LEXICAL
+        if embedder is not None:
+            store = vectors or VectorStore(vectors_dir(kb.root), embedder.name)
+            self.semantic = SemanticIndex(kb.entries, embedder, store, embed_limit)
+            self.vectors = store
+            self.mode = f"hybrid-{embedder.name}"
+        self.calibration = calibration or load_calibration(kb.root, self.mode)
+        self.threshold = self.calibration.threshold if threshold is None else threshold
         self.suggest_floor = self.threshold * 0.75
-        self.index = FaqIndex(kb.entries, Analyzer(SynonymMap.build(kb.synonyms)))
         self._by_id = kb.by_id()
         self._warm_up()
 
     def _warm_up(self) -> None:
         """Answer one Japanese and one English question now, so that the first user's answer
-        does not pay for lazy set-up inside the tokenizer, regex engine and numpy."""
+        does not pay for lazy set-up inside the tokenizer, regex engine, numpy and the model."""
         questions = [q for e in self.kb.entries for q in e.questions]
         for question in questions[:1] + [q for q in questions if q.isascii()][:1]:
-            self.index.search(question)
+            self.rank(question)
 
     def entry(self, entry_id: str) -> Entry | None:
         return self._by_id.get(entry_id)
 
-    def scored(self, question: str) -> list[tuple[Hit, float]]:
-        """Hits with their confidence, best first."""
-        hits = self.index.search(question, limit=MAX_SUGGESTIONS + 2)
-        out = []
-        for i, hit in enumerate(hits):
-            # Only the winner has a margin: the others are, by definition, not ahead of anyone.
-            runner_up = (hits[1] if len(hits) > 1 else None) if i == 0 else hit
-            out.append((hit, self.calibration.confidence(hit_features(hit, runner_up))))
-        return out
+    def rank(self, question: str, limit: int = MAX_SUGGESTIONS + 2) -> Ranking:
+        text = focus(question)
+        lexical = self.index.query(text)
+        size = len(self.kb.entries)
+        lex = lexical.combined if lexical is not None else np.zeros(size)
+        top_lex = float(lex.max()) if size else 0.0
+        fused = lex / top_lex if top_lex > 0 else np.zeros(size)
+        sims = None
+        if self.semantic is not None:
+            sims = self.semantic.similarities(text)
+            near = np.clip(1.0 - (float(sims.max()) - sims) / SEMANTIC_SPREAD, 0.0, 1.0)
+            fused = (1 - SEMANTIC_SHARE) * fused + SEMANTIC_SHARE * near
+        bigrams = frozenset(t[2:] for t in lexical.mass if t.startswith("r:")) if lexical is not None else frozenset()
+        factors = self.rules.factors(self.rules.traits(text, bigrams))
+        fused = fused * factors
+        if not fused.any():
+            return Ranking(question, ())
+        order = np.argsort(-fused, kind="stable")[:limit]
+        lex_best = int(np.argmax(lex * factors)) if top_lex > 0 else -1
+        candidates = []
+        for rank, i in enumerate(order):
+            if fused[i] <= 0:
+                break
+            runner_up = float(fused[order[1]]) if rank == 0 and len(order) > 1 else float(fused[i])
+            feats = _lexical_features(lexical, int(i), float(fused[i]), runner_up)
+            if sims is not None:
+                others = np.delete(sims, i)
+                feats["semantic"] = float(sims[i])
+                feats["semantic_margin"] = float(sims[i] - (others.max() if len(others) else 0.0))
+                feats["agree"] = 1.0 if int(i) == lex_best else 0.0
+            candidates.append(Candidate(self.kb.entries[i], float(fused[i]), feats))
+        return Ranking(question, tuple(candidates))
+
+    def scored(self, question: str) -> list[tuple[Candidate, float]]:
+        """Candidates with their confidence, best first."""
+        return [(c, self.calibration.confidence(c.features)) for c in self.rank(question).candidates]
 
     def decide(self, question: str) -> Decision:
         scored = self.scored(question)
@@ -164,8 +230,26 @@ class FaqEngine:
             return Decision(question, None, 0.0)
         (top, top_conf), rest = scored[0], scored[1:]
         if top_conf >= self.threshold:
-            close = tuple(h.entry for h, c in rest
-                          if h.score >= CLOSE_SCORE * top.score and c >= self.suggest_floor)
+            close = tuple(c.entry for c, conf in rest
+                          if c.score >= CLOSE_SCORE * top.score and conf >= self.suggest_floor)
             return Decision(question, top.entry, top_conf, close[:MAX_SUGGESTIONS - 1])
-        maybe = tuple(h.entry for h, c in scored if c >= self.suggest_floor)
+        maybe = tuple(c.entry for c, conf in scored if conf >= self.suggest_floor)
         return Decision(question, None, top_conf, maybe[:MAX_SUGGESTIONS])
+
+
+def vectors_dir(root: Path | None) -> Path:
+    """Where entry vectors live: `vectors/` beside the content (shipped in the package)."""
+    return (root or Path(str(resources.files("knowledge")))) / "vectors"
+
+
+def _lexical_features(lexical: LexicalQuery | None, i: int, score: float, runner_up: float) -> dict[str, float]:
+    """Coverage measures of entry i, and its margin over the runner-up.
+
+    The margin is scaled by word coverage: a lone weak match (one shared word) is far ahead of
+    the rest, but that says nothing about it being right."""
+    if lexical is None:
+        return {"coverage": 0.0, "phrase_coverage": 0.0, "word_coverage": 0.0, "margin": 0.0, "unknown": 1.0}
+    hit: Hit = lexical.hit(i)
+    margin = (score - runner_up) / score if score > 0 else 0.0
+    return {"coverage": hit.coverage, "phrase_coverage": hit.phrase_coverage, "word_coverage": hit.word_coverage,
+            "margin": margin * hit.word_coverage, "unknown": hit.unknown}

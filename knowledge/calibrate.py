@@ -1,75 +1,115 @@
-"""Fit the confidence model without touching the evaluation set.
+"""Fit the confidence model without touching either evaluation set.
 
 Positives and hard negatives come from the entries themselves: each fold holds one phrasing of
-every entry out of the index and asks it; the top hit is right or wrong. Plain negatives come
-from `calibration_oos.yaml`, questions the bot must decline. A logistic regression over the
-hit's features (knowledge.answer.hit_features) is fitted to "the top hit is right", and the
+every entry out of the index and asks it; the top candidate is right or wrong. Plain negatives
+come from `calibration_oos.yaml`, questions the bot must decline. Every question is also asked
+wrapped the way municipal staff write (a greeting, a self-introduction, a situation, closing
+thanks), so that the fitted confidence does not fall for a question's length. A logistic
+regression over the candidate's features is fitted to "the top candidate is right", and the
 threshold is the lowest that still declines nearly all of the out-of-scope questions.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-from knowledge.answer import Calibration, FaqEngine, hit_features
+from knowledge.answer import HYBRID_FEATURES, LEXICAL, LEXICAL_FEATURES, Calibration, FaqEngine, calibration_path
 from knowledge.schema import KnowledgeBase
+from knowledge.semantic import Embedder, VectorStore, text_key
 
 FOLDS = 3
 DECLINE_TARGET = 0.95
 L2 = 0.01
+# Generic courtesy the bot's users put around a question; `{q}` is the question.
+WRAPPERS = (
+    "お世話になっております。△△市企画課の佐藤です。{q}",
+    "はじめまして。〇〇町で総務を担当している者です。{q}よろしくお願いいたします。",
+    "庁内で来年度の事業を検討しているところです。{q}",
+    "いつもお世話になっております。上司から確認するよう言われまして、{q}お忙しいところ恐れ入りますが、ご教示いただけますと幸いです。",
+)
+ENGLISH_WRAPPER = "Hello, I work for a municipal office in Japan. {q} Thank you in advance."
 
 
 @dataclass(frozen=True)
 class Sample:
-    features: tuple[float, float, float, float, float]
+    features: dict[str, float]
     correct: bool
     in_scope: bool
 
 
-def _features(engine: FaqEngine, question: str) -> tuple[str | None, tuple[float, float, float, float, float]]:
-    hits = engine.index.search(question, limit=2)
-    if not hits:
-        return None, (0.0, 0.0, 0.0, 0.0, 1.0)
-    return hits[0].entry.id, hit_features(hits[0], hits[1] if len(hits) > 1 else None)
+class _CachedEmbedder:
+    """The engine's embedder, answering from the vector store where it can (held-out phrasings
+    were embedded by `dxlab kb embed`), so that calibrating embeds only the wrapped questions."""
+
+    def __init__(self, embedder: Embedder, store: VectorStore):
+        self.name, self._embedder, self._store = embedder.name, embedder, store
+
+    def embed(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        rows = []
+        for text in texts:
+            key = text_key(self.name, text, query)
+            vector = self._store.get(key)
+            if vector is None:
+                vector = self._embedder.embed([text], query)[0]
+                self._store.put(key, vector)
+            rows.append(vector)
+        return np.array(rows, dtype=np.float32)
 
 
-def collect(kb: KnowledgeBase, oos: list[str]) -> list[Sample]:
+def wrapped(question: str) -> list[str]:
+    if question.isascii():
+        return [question, ENGLISH_WRAPPER.format(q=question)]
+    return [question, *(w.format(q=question) for w in WRAPPERS)]
+
+
+def _top(engine: FaqEngine, question: str) -> tuple[str | None, dict[str, float]]:
+    candidates = engine.rank(question).candidates
+    if not candidates:
+        names = HYBRID_FEATURES if engine.semantic is not None else LEXICAL_FEATURES
+        return None, {k: (1.0 if k == "unknown" else 0.0) for k in names}
+    return candidates[0].entry.id, candidates[0].features
+
+
+def collect(kb: KnowledgeBase, oos: list[str], embedder: Embedder | None = None,
+            store: VectorStore | None = None) -> list[Sample]:
+    cached = _CachedEmbedder(embedder, store) if embedder is not None and store is not None else None
+
+    def engine(base: KnowledgeBase) -> FaqEngine:
+        return FaqEngine(base, calibration=Calibration(), embedder=cached, vectors=store, embed_limit=None)
+
     samples = []
     for fold in range(FOLDS):
         held = {e.id: e.questions[fold] for e in kb.entries if len(e.questions) > fold}
         entries = [replace(e, questions=tuple(q for i, q in enumerate(e.questions) if i != fold))
                    for e in kb.entries]
-        engine = FaqEngine(replace(kb, entries=entries), calibration=Calibration())
+        fold_engine = engine(replace(kb, entries=entries))
         for entry_id, question in held.items():
-            top, feats = _features(engine, question)
-            samples.append(Sample(feats, top == entry_id, True))
-    full = FaqEngine(kb, calibration=Calibration())
-    handoffs = {e.id for e in kb.entries if e.handoff}
+            # The wrapped forms once per entry (fold 0) keep the sample count and the time in bounds.
+            for text in wrapped(question) if fold == 0 else [question]:
+                top, feats = _top(fold_engine, text)
+                samples.append(Sample(feats, top == entry_id, True))
+    full = engine(kb)
     for question in oos:
-        top, feats = _features(full, question)
-        if top not in handoffs:  # a hand-off entry declines by itself, whatever the confidence
-            samples.append(Sample(feats, False, False))
+        for text in wrapped(question):
+            samples.append(Sample(_top(full, text)[1], False, False))
     return samples
 
 
-def fit(samples: list[Sample], steps: int = 4000, rate: float = 0.5) -> Calibration:
-    w = [0.0] * 6  # bias, coverage, phrase coverage, word coverage, margin, unknown share
-    n = len(samples)
+def fit(samples: list[Sample], names: Sequence[str], steps: int = 3000, rate: float = 0.5) -> Calibration:
+    x = np.array([[1.0, *(s.features.get(k, 0.0) for k in names)] for s in samples])
+    y = np.array([1.0 if s.correct else 0.0 for s in samples])
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], L2)
+    penalty[0] = 0.0  # the bias is not shrunk
     for _ in range(steps):
-        grad = [0.0] * 6
-        for s in samples:
-            x = (1.0, *s.features)
-            p = 1.0 / (1.0 + math.exp(-sum(wi * xi for wi, xi in zip(w, x, strict=True))))
-            err = p - (1.0 if s.correct else 0.0)
-            for i in range(6):
-                grad[i] += err * x[i]
-        w = [wi - rate * (g / n + (L2 * wi if i else 0.0)) for i, (wi, g) in enumerate(zip(w, grad, strict=True))]
-    return Calibration(bias=w[0], coverage=w[1], phrase_coverage=w[2], word_coverage=w[3], margin=w[4],
-                       unknown=w[5])
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        w -= rate * (x.T @ (p - y) / len(y) + penalty * w)
+    return Calibration({"bias": float(w[0]), **{k: float(v) for k, v in zip(names, w[1:], strict=True)}})
 
 
 def best_threshold(samples: list[Sample], calibration: Calibration) -> tuple[float, float]:
@@ -88,30 +128,33 @@ def best_threshold(samples: list[Sample], calibration: Calibration) -> tuple[flo
     return threshold, right
 
 
-def calibrate(kb: KnowledgeBase, oos_file: Path) -> tuple[Calibration, float, dict[str, float]]:
+def calibrate(kb: KnowledgeBase, oos_file: Path, embedder: Embedder | None = None,
+              store: VectorStore | None = None) -> tuple[Calibration, dict[str, float]]:
     oos = [str(q) for q in yaml.safe_load(oos_file.read_text(encoding="utf-8"))["questions"]]
-    samples = collect(kb, oos)
-    calibration = fit(samples)
+    samples = collect(kb, oos, embedder, store)
+    calibration = fit(samples, HYBRID_FEATURES if embedder is not None else LEXICAL_FEATURES)
     threshold, answered_right = best_threshold(samples, calibration)
     inside = [s for s in samples if s.in_scope]
     stats = {"samples": len(samples), "held_out_top1": sum(s.correct for s in inside) / len(inside),
              "held_out_answered_right": answered_right}
-    return calibration, threshold, stats
+    return replace(calibration, threshold=threshold), stats
 
 
-def write(path: Path, calibration: Calibration, threshold: float, stats: dict[str, float]) -> None:
-    lines = [
-        "# Logistic weights turning retrieval features into a confidence (see knowledge/answer.py),",
-        "# and the answer threshold. Written by `dxlab kb calibrate`; refit after large content changes.",
-        f"# fitted on {int(stats['samples'])} held-out phrasings and out-of-scope questions; held-out "
-        f"top-1 {stats['held_out_top1']:.3f}, answered right {stats['held_out_answered_right']:.3f}",
-        "weights:",
-        f"  bias: {calibration.bias:.4f}",
-        f"  coverage: {calibration.coverage:.4f}",
-        f"  phrase_coverage: {calibration.phrase_coverage:.4f}",
-        f"  word_coverage: {calibration.word_coverage:.4f}",
-        f"  margin: {calibration.margin:.4f}",
-        f"  unknown: {calibration.unknown:.4f}",
-        f"threshold: {threshold:.2f}",
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def write(root: Path, mode: str, calibration: Calibration, stats: dict[str, float]) -> Path:
+    """Store one mode's weights and threshold in calibration.yaml, keeping the other modes'."""
+    path = root / "calibration.yaml"
+    source = calibration_path(root)
+    data = (yaml.safe_load(source.read_text(encoding="utf-8")) or {}) if source.is_file() else {}
+    data = {k: v for k, v in data.items() if isinstance(v, dict) and "weights" in v}
+    data[mode] = {
+        "fitted_on": f"{int(stats['samples'])} held-out phrasings and out-of-scope questions, "
+                     f"wrapped and plain; held-out top-1 {stats['held_out_top1']:.3f}, "
+                     f"answered right {stats['held_out_answered_right']:.3f}",
+        "weights": {k: round(v, 4) for k, v in calibration.weights.items()},
+        "threshold": round(calibration.threshold, 3),
+    }
+    header = ("# Logistic weights turning retrieval features into a confidence, and the answer threshold,\n"
+              f"# one section per retrieval mode ({LEXICAL}, hybrid-<embedder>; see knowledge/answer.py).\n"
+              "# Written by `dxlab kb calibrate`; refit after large content changes.\n")
+    path.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    return path

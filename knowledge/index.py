@@ -98,36 +98,55 @@ class FaqIndex:
         self._entries_bm25 = _Bm25(entry_docs, self.idf)
         self._phrases_bm25 = _Bm25(phrase_docs, self.idf)
 
-    def search(self, text: str, limit: int = 5) -> list[Hit]:
+    def query(self, text: str) -> LexicalQuery | None:
+        """Scores of every entry for `text` (None when the text has no usable word)."""
         query = self.analyzer.features(self.kana.rewrite(text))
         if not query:
-            return []
+            return None
         for term in [t for t in query if t not in self.idf and _KANA_WORD.match(t)]:
             # An unknown word in kana only (コウセツシ, こうせつし) is usually a known kanji word
             # spelled by sound: its reading bigrams carry the match, so it should not count as
             # much unexplained information.
             query[term] *= UNKNOWN_KANA_WEIGHT
         mass = {t: w * self.idf.get(t, self.unseen_idf) for t, w in query.items()}
-        total = sum(mass.values()) or 1.0
-        # Whole words tell "asked about something we do not cover" (天気, 確定申告) better than
-        # reading bigrams, which match bits of almost anything.
-        word_mass = {t: m for t, m in mass.items() if t.startswith("w:")}
-        word_total = sum(word_mass.values()) or 1.0
-        unknown = sum(m for t, m in word_mass.items() if t not in self.idf) / word_total
         entry_scores = self._entries_bm25.scores(query)
         phrase_scores = self._phrases_bm25.scores(query)
         # Best phrasing per entry: phrasings of one entry are contiguous, so a reduceat does it.
         best = np.maximum.reduceat(phrase_scores, self.phrase_starts)
         combined = PHRASE_SHARE * best + (1 - PHRASE_SHARE) * entry_scores
-        candidates = np.flatnonzero(combined)
-        top = candidates[np.argsort(-combined[candidates], kind="stable")][:limit]
-        hits = []
-        for i in top:  # coverage only for the few hits returned
-            start, stop = self.phrase_starts[i], self.phrase_stops[i]
-            p = start + int(np.argmax(phrase_scores[start:stop]))
-            terms, phrase_terms = self.entry_terms[i], self.phrase_terms[p]
-            coverage = sum(m for t, m in mass.items() if t in terms) / total
-            phrase_cov = sum(m for t, m in mass.items() if t in phrase_terms) / total
-            word_cov = sum(m for t, m in word_mass.items() if t in terms) / word_total
-            hits.append(Hit(self.entries[i], float(combined[i]), coverage, phrase_cov, word_cov, unknown))
-        return hits
+        return LexicalQuery(self, mass, combined, phrase_scores)
+
+    def search(self, text: str, limit: int = 5) -> list[Hit]:
+        scored = self.query(text)
+        if scored is None:
+            return []
+        candidates = np.flatnonzero(scored.combined)
+        top = candidates[np.argsort(-scored.combined[candidates], kind="stable")][:limit]
+        return [scored.hit(int(i)) for i in top]  # coverage only for the few hits returned
+
+
+class LexicalQuery:
+    """One question's lexical scores over all entries; `hit(i)` adds the coverage measures."""
+
+    def __init__(self, index: FaqIndex, mass: dict[str, float], combined: np.ndarray, phrase_scores: np.ndarray):
+        self.index = index
+        self.mass = mass
+        self.combined = combined
+        self.phrase_scores = phrase_scores
+        self.total = sum(mass.values()) or 1.0
+        # Whole words tell "asked about something we do not cover" (天気, 確定申告) better than
+        # reading bigrams, which match bits of almost anything.
+        self.word_mass = {t: m for t, m in mass.items() if t.startswith("w:")}
+        self.word_total = sum(self.word_mass.values()) or 1.0
+        self.unknown = sum(m for t, m in self.word_mass.items() if t not in index.idf) / self.word_total
+
+    def hit(self, i: int, score: float | None = None) -> Hit:
+        index = self.index
+        start, stop = index.phrase_starts[i], index.phrase_stops[i]
+        p = start + int(np.argmax(self.phrase_scores[start:stop]))
+        terms, phrase_terms = index.entry_terms[i], index.phrase_terms[p]
+        coverage = sum(m for t, m in self.mass.items() if t in terms) / self.total
+        phrase_cov = sum(m for t, m in self.mass.items() if t in phrase_terms) / self.total
+        word_cov = sum(m for t, m in self.word_mass.items() if t in terms) / self.word_total
+        value = float(self.combined[i]) if score is None else score
+        return Hit(index.entries[i], value, coverage, phrase_cov, word_cov, self.unknown)

@@ -9,8 +9,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.answer import FaqEngine
+from knowledge.answer import FaqEngine, vectors_dir
 from knowledge.schema import KnowledgeBase, KnowledgeError, bundled_dir, load_knowledge
+from knowledge.semantic import Embedder, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,20 @@ def _signature(root: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 class LiveKnowledge:
-    """Holds the serving FaqEngine; `reload()` builds a new one and swaps it in only if valid."""
+    """Holds the serving FaqEngine; `reload()` builds a new one and swaps it in only if valid.
 
-    def __init__(self, root: Path | None = None, threshold: float | None = None):
+    With an embedder, entry vectors come from `vectors/` (written by `dxlab kb embed`); the store
+    stays in memory across reloads, so a reload embeds only the texts that changed."""
+
+    def __init__(self, root: Path | None = None, threshold: float | None = None,
+                 embedder: Embedder | None = None):
         self.root = Path(root) if root else bundled_dir()
         self.threshold = threshold
+        self.embedder = embedder
+        self.vectors = VectorStore(vectors_dir(self.root), embedder.name) if embedder else None
         self._lock = threading.Lock()
         self._signature = _signature(self.root)
-        self._engine = FaqEngine(load_knowledge(self.root), threshold)
+        self._engine = FaqEngine(load_knowledge(self.root), threshold, embedder=embedder, vectors=self.vectors)
         # The index is hundreds of thousands of long-lived objects: keeping them out of the
         # garbage collector's scans takes multi-millisecond pauses out of answering.
         gc.freeze()
@@ -57,7 +64,7 @@ class LiveKnowledge:
                 kb = load_knowledge(self.root)
                 if not allow_empty:
                     emptied_files(self._engine.kb, kb)
-                engine = FaqEngine(kb, self.threshold)
+                engine = FaqEngine(kb, self.threshold, embedder=self.embedder, vectors=self.vectors, embed_limit=None)
             except KnowledgeError as exc:
                 return self._refuse(signature, tuple(exc.problems))
             except Exception as exc:  # a bug must not take serving down: keep the old content

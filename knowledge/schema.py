@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 KINDS = ("rule", "fact", "opinion", "related")
+SOURCE_KINDS = ("primary", "secondary")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 DATE_PATTERN = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")  # ASCII digits, whole text
 DATE_RULE = "must be a real date written YYYY, YYYY-MM or YYYY-MM-DD"
@@ -47,7 +48,11 @@ class Source:
     date: str
     url: str | None = None
     document: str | None = None
-    kind: str = "secondary"
+    kind: str = "secondary"  # primary (METI/IPA pages, the call's guidelines, minutes) | secondary (報道・解説記事)
+
+    @property
+    def primary(self) -> bool:
+        return self.kind == "primary"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Citation:
             "ref": self.source.id,
             "title": self.source.title,
             "url": self.source.url,
+            "kind": self.source.kind,
             "section": self.section,
             "date": self.effective_date,
             "facts": list(self.facts),
@@ -238,6 +244,9 @@ def _load_sources(path: Path, problems: list[str]) -> dict[str, Source]:
         date = _date_text(item.get("date"))
         if not date or not is_partial_date(date):
             problems.append(f"{path}:{line}: source {item['id']}: `date` {DATE_RULE}")
+            continue
+        if item.get("kind", "secondary") not in SOURCE_KINDS:
+            problems.append(f"{path}:{line}: source {item['id']}: `kind` must be primary or secondary")
             continue
         if item["id"] in sources:
             problems.append(f"{path}:{line}: duplicate source id {item['id']}")

@@ -13,7 +13,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
+from pathlib import Path
 
+import yaml
 from sudachipy import Dictionary, SplitMode
 
 from knowledge.schema import SynonymGroup
@@ -79,8 +82,24 @@ def normalize(text: str) -> str:
 
 
 _KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_ROUND_NAMES = {1: "第一弾", 2: "第二弾", 3: "第三弾", 4: "第四弾"}
-LATER_ROUNDS = "第五弾以降"
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """The call's rounds (knowledge/rounds.yaml): number -> name, which are closed, the later name."""
+
+    names: dict[int, str]
+    closed: frozenset[str]
+    later: str
+
+
+@cache
+def rounds() -> Rounds:
+    path = Path(str(resources.files("knowledge").joinpath("rounds.yaml")))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    names = {int(r["number"]): str(r["name"]) for r in data["rounds"]}
+    closed = frozenset(str(r["name"]) for r in data["rounds"] if r.get("closed"))
+    return Rounds(names, closed, str(data["later"]))
 _ROUND = re.compile(r"第\s*([0-9]{1,2}|[一二三四五六七八九十]{1,2})\s*(?:弾|回(?:目)?の?公募|次公募)")
 
 
@@ -90,7 +109,8 @@ def _round(match: re.Match[str]) -> str:
     # the answer about round 3 that merely shares the words 第, 弾 and a digit.
     raw = match.group(1)
     number = int(raw) if raw.isdigit() else sum(_KANJI_DIGITS[c] for c in raw)
-    return f" {_ROUND_NAMES.get(number, LATER_ROUNDS)} "
+    known = rounds()
+    return f" {known.names.get(number, known.later)} "
 
 
 def trie_pattern(words: Iterable[str]) -> str:

@@ -130,15 +130,17 @@ def test_lint_warns_about_a_content_file_without_entries(root: Path) -> None:
 
 
 @pytest.mark.parametrize(("broken", "line", "reason"), [
-    ("weights:\n  bias: [unclosed\nthreshold: 0.5\n", 3, "invalid YAML"),
-    ("weights:\n  bias: -0.7\n  margin: lots\nthreshold: 0.5\n", 3, "`weights.margin` must be a number"),
-    ("weights:\n  bias: -0.7\n  magin: 1.0\nthreshold: 0.5\n", 3, "unknown weight `magin`"),
-    ("weights:\n  bias: .nan\nthreshold: 0.5\n", 2, "`weights.bias` must be a number"),
-    ("weights:\n  bias: -0.7\nthreshold: 2\n", 3, "`threshold` must be a number from 0.0 to 1.0"),
-    ("weights:\n  bias: -0.7\nthreshold: true\n", 3, "`threshold` must be a number"),
+    ("lexical:\n  weights:\n    bias: [unclosed\n  threshold: 0.5\n", 4, "invalid YAML"),
+    ("lexical:\n  weights:\n    bias: -0.7\n    margin: lots\n  threshold: 0.5\n", 4,
+     "`lexical.weights.margin` must be a number"),
+    ("lexical:\n  weights:\n    bias: -0.7\n    magin: 1.0\n  threshold: 0.5\n", 4, "unknown weight `magin`"),
+    ("lexical:\n  weights:\n    bias: .nan\n  threshold: 0.5\n", 3, "`lexical.weights.bias` must be a number"),
+    ("lexical:\n  weights:\n    bias: -0.7\n  threshold: 2\n", 4,
+     "`lexical.threshold` must be a number from 0.0 to 1.0"),
+    ("lexical:\n  weights:\n    bias: -0.7\n  threshold: true\n", 4, "`lexical.threshold` must be a number"),
     ("", 1, "expected a mapping"),
     ("- just\n- a list\n", 1, "expected a mapping"),
-    ("weights: 3\n", 1, "expected a mapping"),
+    ("lexical:\n  weights: 3\n", 1, "`lexical` must be a mapping"),
 ])
 def test_a_broken_calibration_is_refused_with_file_and_line(root: Path, live: LiveKnowledge, broken: str,
                                                            line: int, reason: str) -> None:

@@ -1,4 +1,4 @@
-"""`dxlab kb …`: lint, export, evaluate, list gaps in and recalibrate the knowledge base."""
+"""`dxlab kb …`: lint, export, evaluate, embed, list gaps in and recalibrate the knowledge base."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 
-from bot.app import build_core
 from bot.cli.common import knowledge_root, print_json
 from bot.config import load_settings
 
@@ -40,35 +38,22 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_kb_eval(args: argparse.Namespace) -> int:
-    from handlers.faq import FaqService
-    from knowledge.evaluate import evaluate, load_cases
-    from knowledge.live import LiveKnowledge
+def _embedder(mode: str | None):  # type: ignore[no-untyped-def]
+    from knowledge.semantic import make_embedder
 
     settings = load_settings()
-    faq = FaqService(LiveKnowledge(knowledge_root(), settings.answer_threshold), settings.max_question_chars)
+    return make_embedder(mode or settings.semantic, model=settings.embedding_model,
+                         base_url=settings.openai_base_url, api_key=settings.openai_api_key)
 
-    def ask(q: str) -> tuple[str | None, bool, float]:
-        r = faq.ask(q)
-        return r.entry_id, r.answered, r.confidence
 
-    report = evaluate(load_cases(Path(p) for p in args.files), ask)
-    data = report.as_dict()
-    if args.json:
-        print_json(data)
-    else:
-        for f in data["failures"]:  # type: ignore[union-attr]
-            print(f"FAIL  {f['question']}\n      expected {f['expected']}, got {f['got']} "
-                  f"(answered={f['answered']}, confidence={f['confidence']})")
-        ins, oos = data["in_scope"], data["out_of_scope"]
-        print(f"in scope: {ins['passed']}/{ins['total']} top-1"  # type: ignore[index]
-              f"  out of scope: {oos['declined']}/{oos['total']} declined")  # type: ignore[index]
-    (ip, it), (op, ot) = report.in_scope, report.out_of_scope
-    below = (it and ip / it < args.min_in_scope) or (ot and op / ot < args.min_declined)
-    return 1 if below else 0
+def cmd_kb_eval(args: argparse.Namespace) -> int:
+    from bot.cli.kb_eval import run_eval
+
+    return run_eval(args, _embedder(None if args.semantic == "settings" else args.semantic))
 
 
 def cmd_kb_gaps(args: argparse.Namespace) -> int:
+    from bot.app import build_core
     from bot.db.repos.questions import question_misses
     from knowledge.gaps import Miss, group_misses
 
@@ -94,16 +79,45 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_calibrate(args: argparse.Namespace) -> int:
+    from knowledge.answer import LEXICAL, vectors_dir
     from knowledge.calibrate import calibrate, write
     from knowledge.schema import bundled_dir, load_knowledge
+    from knowledge.semantic import VectorStore
 
     root = knowledge_root() or bundled_dir()
-    calibration, threshold, stats = calibrate(load_knowledge(root), root / "calibration_oos.yaml")
-    write(root / "calibration.yaml", calibration, threshold, stats)
-    print(f"wrote {root / 'calibration.yaml'}: threshold {threshold:.2f}, " +
-          ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
+    kb = load_knowledge(root)
+    embedder = _embedder(args.semantic)
+    modes = [(LEXICAL, None)] + ([(f"hybrid-{embedder.name}", embedder)] if embedder is not None else [])
+    for mode, emb in modes:
+        store = VectorStore(vectors_dir(root), emb.name) if emb is not None else None
+        calibration, stats = calibrate(kb, root / "calibration_oos.yaml", emb, store)
+        path = write(root, mode, calibration, stats)
+        print(f"wrote {path} [{mode}]: threshold {calibration.threshold:.3f}, " +
+              ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
     return 0
 
+
+def cmd_kb_embed(args: argparse.Namespace) -> int:
+    import time
+
+    from knowledge.answer import vectors_dir
+    from knowledge.schema import bundled_dir, load_knowledge
+    from knowledge.semantic import SemanticIndex, VectorStore
+
+    root = knowledge_root() or bundled_dir()
+    embedder = _embedder(args.semantic)
+    if embedder is None:
+        print("semantic retrieval is off (DXLAB_SEMANTIC=off): nothing to embed", file=sys.stderr)
+        return 1
+    kb = load_knowledge(root)
+    store = VectorStore(vectors_dir(root), embedder.name)
+    start = time.perf_counter()
+    index = SemanticIndex(kb.entries, embedder, store, embed_limit=None)
+    dropped = store.keep_only(index.keys)
+    store.save()
+    print(f"{embedder.name}: {len(index.keys)} texts, {index.embedded_now} embedded now, {dropped} dropped, "
+          f"{time.perf_counter() - start:.1f} s -> {vectors_dir(root)}")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -116,16 +130,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lint.add_argument("--json", action="store_true")
     lint.set_defaults(func=cmd_kb_lint)
     kb.add_parser("export", help="all entries as a JSON array").set_defaults(func=cmd_kb_export)
-    ev = kb.add_parser("eval", help="accuracy over evaluation files or folders")
-    ev.add_argument("files", nargs="+")
+    ev = kb.add_parser("eval", help="accuracy on the dev and sealed test sets, lexical-only and hybrid")
+    ev.add_argument("files", nargs="*", help="evaluation files or folders (default: eval/dev and eval/test)")
+    ev.add_argument("--semantic", choices=["settings", "local", "openai", "off"], default="settings",
+                    help="the hybrid column's embedder (default: DXLAB_SEMANTIC); off: lexical only")
+    ev.add_argument("--show-test-misses", action="store_true", help="also list the sealed test set's misses")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--min-in-scope", type=float, default=0.0, help="exit 1 below this top-1 accuracy")
     ev.add_argument("--min-declined", type=float, default=0.0, help="exit 1 below this decline rate")
     ev.set_defaults(func=cmd_kb_eval)
+    em = kb.add_parser("embed", help="compute entry vectors ahead (only texts not embedded yet)")
+    em.add_argument("--semantic", choices=["local", "openai"], default=None, help="default: DXLAB_SEMANTIC")
+    em.set_defaults(func=cmd_kb_embed)
     gaps = kb.add_parser("gaps", help="declined, low-confidence and 👎 questions, grouped")
     gaps.add_argument("--limit", type=int, default=30)
     gaps.add_argument("--json", action="store_true")
     gaps.set_defaults(func=cmd_kb_gaps)
 
-    kb.add_parser("calibrate", help="refit the confidence model and threshold").set_defaults(
-        func=cmd_kb_calibrate)
+    cal = kb.add_parser("calibrate", help="refit the confidence model and threshold (lexical and hybrid)")
+    cal.add_argument("--semantic", choices=["local", "openai", "off"], default=None, help="default: DXLAB_SEMANTIC")
+    cal.set_defaults(func=cmd_kb_calibrate)

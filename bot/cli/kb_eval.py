@@ -1,0 +1,89 @@
+"""`dxlab kb eval`: the dev set (tuned on) and the sealed test set (never tuned on), side by side,
+lexical-only and hybrid, per question style; the dev misses (the test misses only when asked)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.cli.common import knowledge_root, print_json
+from bot.config import load_settings
+from knowledge.evaluate import HANDOFF, IN_SCOPE, OUT_OF_SCOPE, Answer, EvalReport, evaluate, load_cases
+from knowledge.schema import bundled_dir
+from knowledge.semantic import Embedder
+
+SEALED = "test"
+
+
+def _sets(files: list[str]) -> dict[str, list[Path]]:
+    if not files:
+        root = knowledge_root() or bundled_dir()
+        return {name: [root / "eval" / name] for name in ("dev", SEALED) if (root / "eval" / name).is_dir()}
+    return {Path(f).stem if Path(f).is_file() else Path(f).name: [Path(f)] for f in files}
+
+
+def _service(embedder: Embedder | None):  # type: ignore[no-untyped-def]
+    from handlers.faq import FaqService
+    from knowledge.live import LiveKnowledge
+
+    settings = load_settings()
+    live = LiveKnowledge(knowledge_root(), settings.answer_threshold, embedder=embedder)
+    faq = FaqService(live, settings.max_question_chars)
+
+    def ask(question: str) -> Answer:
+        result = faq.ask(question)
+        entry = live.engine.entry(result.entry_id) if result.entry_id else None
+        facts = frozenset(f for c in entry.sources for f in c.facts) if entry else frozenset()
+        return Answer(result.entry_id, result.answered, result.escalate, result.confidence, facts,
+                      bool(entry and entry.handoff))
+
+    return ask
+
+
+def _cell(figure: tuple[int, int]) -> str:
+    passed, total = figure
+    return f"{passed:>3}/{total:<3} {passed / total:6.1%}" if total else "      -       "
+
+
+def _table(reports: dict[tuple[str, str], EvalReport]) -> list[str]:
+    columns = list(reports)
+    width = 16
+    lines = ["".ljust(26) + "".join(f"{s} {m}"[:width].ljust(width) for s, m in columns)]
+    styles = sorted({s for r in reports.values() for s in r.styles()})
+    rows: list[tuple[str, str, str | None]] = [("in scope, top-1", IN_SCOPE, None)]
+    rows += [(f"  {style}", IN_SCOPE, style) for style in styles]
+    rows += [("out of scope, declined", OUT_OF_SCOPE, None), ("hand-off", HANDOFF, None)]
+    for label, category, style in rows:
+        lines.append(label.ljust(26) + "".join(_cell(reports[c].rate(category, style)).ljust(width) for c in columns))
+    return lines
+
+
+def run_eval(args: argparse.Namespace, embedder: Embedder | None) -> int:
+    sets = {name: load_cases(paths) for name, paths in _sets(args.files).items()}
+    modes = {"lexical": None} | ({"hybrid": embedder} if embedder is not None else {})
+    reports: dict[tuple[str, str], EvalReport] = {}
+    for mode, emb in modes.items():
+        ask = _service(emb)
+        for name, cases in sets.items():
+            reports[(name, mode)] = evaluate(cases, ask)
+    primary = list(modes)[-1]
+    if args.json:
+        print_json({f"{name}/{mode}": r.as_dict(with_failures=name != SEALED or args.show_test_misses)
+                    for (name, mode), r in reports.items()})
+    else:
+        for (name, mode), report in reports.items():
+            if mode != primary or (name == SEALED and not args.show_test_misses):
+                continue
+            for f in report.failures():
+                print(f"MISS [{name}/{f['category']}/{f['style']}] {f['question']}\n"
+                      f"      expected {f['expected']}, got {f['got']} "
+                      f"(answered={f['answered']}, confidence={f['confidence']})")
+        print("\n".join(_table(reports)))
+        if SEALED in sets and not args.show_test_misses:
+            print(f"(the sealed `{SEALED}` set's misses are not listed: it is never used for tuning)")
+    below = False
+    for (_, mode), report in reports.items():
+        (ip, it), (op, ot) = report.in_scope, report.out_of_scope
+        if mode == primary and ((it and ip / it < args.min_in_scope) or (ot and op / ot < args.min_declined)):
+            below = True
+    return 1 if below else 0

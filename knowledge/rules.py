@@ -1,0 +1,139 @@
+"""Ranking rules that know the knowledge base's own kinds, and what a question is made of.
+
+- A rule or fact beats an opinion of the study meeting, unless the question asks what the
+  meeting or its members said.
+- An entry about another program (DX認定, DXセレクション, … in programs.yaml) does not answer a
+  question that does not name that program.
+- A question about "the next / the current" deadline or round never gets a closed round's dates
+  (rounds.yaml) as if they were current.
+
+Each rule is a factor on an entry's ranking score (1.0: the rule has nothing to say).
+
+Courtesy: municipal staff write 「お世話になっております。○○市企画課の田中です。…」 before the
+question. Sentences that are only greeting, self-introduction or thanks carry no topic, so
+`focus()` drops them before retrieval; a situation (「人口3万人の市です」) stays.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from knowledge.schema import Entry
+from knowledge.text import Analyzer, normalize, rounds
+
+OPINION_FACTOR = 0.55
+OTHER_PROGRAM_FACTOR = 0.35  # the question is about the lab (its words) and names no other program
+UNNAMED_PROGRAM_FACTOR = 0.8  # the question names no program at all (it may describe one)
+CLOSED_ROUND_FACTOR = 0.3
+
+_ASKS_MEETING = re.compile(
+    r"検討会|検討され|検討中|委員|意見|議論|提案|議事|会議|会合|発言|指摘|有識者|"
+    r"meeting|committee|member|discuss|opinion|propos")
+_ABOUT_LAB = re.compile(r"ラボ|選定|公募|応募|申請|弾|lab|apply|applica|select")
+_ASKS_CURRENT = re.compile(
+    r"次|今度|今回|現在|今の|最新|直近|今年|今から|これから|今後|いま|next|current|upcom|latest|now")
+_ABOUT_ROUND = re.compile(r"締切|締め切|〆切|期限|期日|公募|募集|弾|受付|申請|応募|deadline|round|call|appl")
+
+# Sentences that are only courtesy: greetings, self-introductions, thanks, closing formulas.
+_SENTENCE = re.compile(r"[^。!?!?\n]+[。!?!?\n]*")
+_COURTESY = re.compile(
+    r"お世話にな[っり]|はじめまして|初めまして|突然の|失礼いた|恐れ入り|恐縮|と申します|"
+    r"^(?:私は)?.{0,30}(?:の者|担当者?)です|"
+    r"^.{0,40}(?:市|町|村|区|県|都|府|道|課|部|局|室|係|社|銀行|金庫|大学)の.{1,10}です[。.!]?$|"
+    r"よろしくお願い|ありがとうございま|お忙しいところ|ご多忙|度々|たびたび|お疲れ様|幸いです|"
+    r"^hello\b|^hi\b|^dear\b|^thank|regards|^i am .{0,40} (?:from|at|of) |^my name is",
+    re.IGNORECASE)
+# A sentence that asks something is kept even when it is polite (「恐れ入りますが、締切はいつですか?」).
+_ASKS = re.compile(r"[??]|ますか|ですか|でしょうか|教えて|知りたい|what|when|who|how|can |is there")
+
+
+_MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|&#\d+;")
+
+
+def focus(text: str) -> str:
+    """The question without markup and courtesy sentences (the whole text if nothing is left)."""
+    sentences = [s.strip() for s in _SENTENCE.findall(_MARKUP.sub(" ", normalize(text))) if s.strip()]
+    kept = [s for s in sentences if _ASKS.search(s) or not _COURTESY.search(s)]
+    return " ".join(kept) if kept else text
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What the ranking rules need to know about a question."""
+
+    asks_meeting: bool
+    asks_current_round: bool
+    about_lab: bool
+    programs: frozenset[int]  # indices into programs.yaml that the question names
+
+
+@cache
+def _programs(root: Path | None) -> tuple[tuple[str, ...], ...]:
+    path = (root / "programs.yaml") if root else None
+    if path is None or not path.is_file():
+        path = Path(str(resources.files("knowledge").joinpath("programs.yaml")))
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return tuple(tuple(normalize(n) for n in p["names"]) for p in data.get("programs", []))
+
+
+class KindRules:
+    """The rules above, prepared once for a knowledge base."""
+
+    def __init__(self, entries: list[Entry], analyzer: Analyzer, root: Path | None = None):
+        self.synonyms = analyzer.synonyms
+        self.analyzer = analyzer
+        self.programs = _programs(root)
+        # A program written by sound (ｺｳｾﾂｼ, こうせつし) is named too: its reading is matched.
+        self._readings = tuple(tuple(frozenset(r[i:i + 2] for i in range(len(r) - 1))
+                                     for r in (analyzer.reading(n) for n in names) if len(r) >= 4)
+                               for names in self.programs)
+        known = rounds()
+        self._round_names = (*known.names.values(), known.later)
+        opinion, other, closed = [], [], []
+        for entry in entries:
+            text = self._text(" ".join((*entry.tags, *entry.questions[:1])))
+            named = self._named(text)
+            opinion.append(entry.kind == "opinion")
+            other.append(named if entry.kind == "related" else frozenset())
+            closed.append(any(name in text for name in known.closed))
+        self._opinion = np.array(opinion)
+        self._other = other
+        self._closed = np.array(closed)
+
+    def _text(self, text: str) -> str:
+        return self.synonyms.apply(normalize(text)).replace(" ", "")
+
+    def _named(self, text: str) -> frozenset[int]:
+        return frozenset(i for i, names in enumerate(self.programs) if any(n.replace(" ", "") in text for n in names))
+
+    def traits(self, question: str, reading_bigrams: frozenset[str] = frozenset()) -> Traits:
+        """`reading_bigrams`: the question's reading bigrams, as the lexical index found them."""
+        text = self._text(question)
+        names_round = any(name in text for name in self._round_names)
+        by_sound = frozenset(i for i, readings in enumerate(self._readings)
+                             if any(r <= reading_bigrams for r in readings))
+        return Traits(
+            asks_meeting=bool(_ASKS_MEETING.search(text)),
+            asks_current_round=bool(_ASKS_CURRENT.search(text) and _ABOUT_ROUND.search(text)) and not names_round,
+            programs=self._named(text) | by_sound,
+            about_lab=bool(_ABOUT_LAB.search(text)),
+        )
+
+    def factors(self, traits: Traits) -> np.ndarray:
+        out = np.ones(len(self._other))
+        if not traits.asks_meeting:
+            out[self._opinion] *= OPINION_FACTOR
+        unnamed = OTHER_PROGRAM_FACTOR if traits.about_lab or traits.programs else UNNAMED_PROGRAM_FACTOR
+        for i, programs in enumerate(self._other):
+            if programs and not programs & traits.programs:
+                out[i] *= unnamed
+        if traits.asks_current_round:
+            out[self._closed] *= CLOSED_ROUND_FACTOR
+        return out

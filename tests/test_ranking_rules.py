@@ -1,0 +1,78 @@
+"""Ranking rules that know the knowledge base's kinds, and round numbers as data."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.faq import FaqService
+from knowledge.live import LiveKnowledge
+from knowledge.rules import focus
+from knowledge.text import normalize, rounds
+
+
+@pytest.fixture(scope="module")
+def faq() -> FaqService:
+    return FaqService(LiveKnowledge())
+
+
+def _ranked(faq: FaqService, question: str) -> list[str]:
+    return [c.entry.id for c in faq.knowledge.engine.rank(question).candidates]
+
+
+def _kind(faq: FaqService, entry_id: str | None) -> str | None:
+    entry = faq.knowledge.engine.entry(entry_id) if entry_id else None
+    return entry.kind if entry else None
+
+
+def test_a_fact_beats_an_opinion_unless_the_meeting_is_asked_about(faq: FaqService) -> None:
+    factual = faq.ask("選ばれたラボのメリットって何がある?")
+    assert _kind(faq, factual.entry_id) in {"rule", "fact"}, factual.entry_id
+    opinion_ids = [e.id for e in faq.knowledge.engine.kb.entries if e.kind == "opinion"]
+    engine = faq.knowledge.engine
+    plain = engine.rules.factors(engine.rules.traits("選定のメリットは?"))
+    asked = engine.rules.factors(engine.rules.traits("検討会の委員は選定のメリットについてどんな意見を言っていた?"))
+    ids = [e.id for e in engine.kb.entries]
+    for entry_id in opinion_ids:
+        assert plain[ids.index(entry_id)] < 1.0 and asked[ids.index(entry_id)] == 1.0
+
+
+def test_another_programs_entry_does_not_answer_a_lab_question(faq: FaqService) -> None:
+    result = faq.ask("選定に有効期間はありますか?")
+    assert result.entry_id is None or not result.entry_id.startswith("dxnintei."), result.entry_id
+    # …but it does when the question names that program.
+    assert faq.ask("DX認定の有効期間は何年ですか?").entry_id == "dxnintei.validity"
+
+
+def test_the_next_deadline_never_gets_a_closed_rounds_dates(faq: FaqService) -> None:
+    closed = rounds().closed
+    for question in ("次の締め切りはいつですか?", "今の公募の締切を教えて", "When is the next deadline?"):
+        result = faq.ask(question)
+        entry = faq.knowledge.engine.entry(result.entry_id) if result.entry_id else None
+        text = normalize(" ".join((*entry.tags, *entry.questions))) if entry else ""
+        assert not any(name in text for name in closed), (question, result.entry_id)
+        assert entry is None or entry.handoff or result.escalate or entry.volatile, (question, result.entry_id)
+    # Naming a past round still gets that round.
+    assert faq.ask("第一弾の締切はいつでしたか?").entry_id == "rounds.first-round-schedule"
+
+
+def test_round_numbers_are_data() -> None:
+    known = rounds()
+    assert known.names[3] == "第三弾" and known.later == "第五弾以降"
+    assert normalize("第3回公募").strip() == "第三弾"
+    assert normalize("第12弾").strip() == known.later
+
+
+def test_courtesy_sentences_are_dropped_but_situations_stay() -> None:
+    text = ("お世話になっております。△△市企画課の田中です。人口3万人の市です。応募資格を教えてください。"
+            "よろしくお願いいたします。")
+    kept = focus(text)
+    assert "お世話" not in kept and "田中" not in kept and "よろしく" not in kept
+    assert "人口3万人" in kept and "応募資格" in kept
+
+
+def test_a_long_polite_question_keeps_its_confidence(faq: FaqService) -> None:
+    short = faq.ask("会社だけで応募できますか?")
+    long = faq.ask("お世話になっております。○○市企画課の田中と申します。いつも大変お世話になっております。"
+                   "会社だけで応募できますか?お忙しいところ恐れ入りますが、よろしくお願いいたします。")
+    assert long.entry_id == short.entry_id
+    assert long.confidence >= short.confidence - 0.05
