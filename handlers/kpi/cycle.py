@@ -1,0 +1,225 @@
+"""The check-in cycle as due steps, each run once (a due key) and each message sent once (an outbox key):
+
+    kpi.close  (kpi:close:<period>)          the period has ended: a nudge step per lab, the next close
+    kpi.nudge  (kpi:<lab>:<period>:nudge)    DM the lab's coordinators; schedule the lab's chase
+    kpi.remind (…:remind-before, …:remind-due) 3 business days before the due day, and on it
+    kpi.late   (kpi:<lab>:<period>:late)     3 business days late: the coordinators again and the lead
+    kpi.digest (kpi:digest:<monday>)         weekly: the overdue labs to the secretariat
+
+A report that completes a lab's period cancels `kpi:<lab>:<period>:` at once; every step also looks
+again before it speaks, so a late cancel never nags anyone who has reported. DMs wait for the next
+allowed time (quiet hours, weekends, holidays).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from handlers.calendar import JST, BusinessCalendar, to_jst
+from handlers.context import Context
+from handlers.i18n import t
+from handlers.kpi import people
+from handlers.kpi.model import Indicator, State
+from handlers.kpi.status import cadence_of, closes_at, due_day, latest_closed, pending, status_rows
+from handlers.messages import Button, Reply, ReplyKind
+from handlers.outcome import Outcome, Send
+from handlers.ports import UnitOfWork
+from handlers.routes import DueStep, Routes
+from handlers.secretariat import secretariat_addresses
+
+CLOSE, NUDGE, REMIND, LATE, DIGEST = "kpi.close", "kpi.nudge", "kpi.remind", "kpi.late", "kpi.digest"
+KINDS = (CLOSE, NUDGE, REMIND, LATE, DIGEST)
+CHASE_AT = dt.time(9, 0)  # reminders go out at the start of the business day (JST)
+DIGEST_AT = dt.time(9, 30)
+GRACE_DAYS = 3  # business days before the due day (reminder) and after it (late)
+OVERDUE_CHART = "/admin/kpi/overdue.png"
+
+
+def lab_prefix(lab: str, period: str) -> str:
+    """Every due key and outbox key of one lab's round for one period starts with this."""
+    return f"kpi:{lab}:{period}:"
+
+
+def asked_key(lab: str, cadence: str) -> str:
+    return f"kpi.asked:{lab}:{cadence}"
+
+
+def _at(day: dt.date, time: dt.time = CHASE_AT) -> dt.datetime:
+    return dt.datetime.combine(day, time, JST)
+
+
+def schedule_close(uow: UnitOfWork, cal: BusinessCalendar, period: str) -> bool:
+    return uow.due.schedule(CLOSE, f"kpi:close:{period}", closes_at(cal, period), {"period": period})
+
+
+def schedule_digest(uow: UnitOfWork, cal: BusinessCalendar, after: dt.datetime) -> bool:
+    """The first weekly digest after `after` (Mondays, or the next business day when Monday is a holiday)."""
+    today = to_jst(after).date()
+    monday = today + dt.timedelta(days=(7 - today.weekday()) % 7)
+    if _at(cal.next_business_day(monday, include_today=True), DIGEST_AT) <= after:
+        monday += dt.timedelta(days=7)
+    due = _at(cal.next_business_day(monday, include_today=True), DIGEST_AT)
+    return uow.due.schedule(DIGEST, f"kpi:digest:{monday.isoformat()}", due, {"week": monday.isoformat()})
+
+
+def schedule_cycle(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> int:
+    """After indicators change: the close step of each cadence's earliest period still to collect
+    (never further back than the latest closed one), and the weekly digest. Idempotent."""
+    start: dict[str, str] = {}
+    for ind in uow.kpi.indicators():
+        first = max(ind.first_period, latest_closed(cal, ind.cadence, now))
+        start[ind.cadence] = min(start.get(ind.cadence, first), first)
+    made = sum(schedule_close(uow, cal, period) for period in start.values())
+    if start:
+        made += schedule_digest(uow, cal, now)
+    return made
+
+
+def collected(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str) -> list[Indicator]:
+    return [i for i in uow.kpi.indicators(lab=lab, cadence=cadence_of(cal, period)) if i.first_period <= period]
+
+
+def _unit(ind: Indicator, lang: str = "ja") -> str:
+    return ind.unit or t("kpi.no_unit", lang)
+
+
+def number_text(value: float | None, ind: Indicator, lang: str = "ja") -> str:
+    if value is None:
+        return t("kpi.unset", lang)
+    shown = str(int(value)) if value == int(value) else f"{value:.6g}"
+    return f"{shown}{ind.unit}"
+
+
+def last_text(uow: UnitOfWork, ind: Indicator, period: str, lang: str = "ja") -> str:
+    last = uow.kpi.last_number(ind.id, period)
+    return t("kpi.none", lang) if last is None else number_text(last, ind, lang)
+
+
+def round_buttons(lab: str, period: str, lang: str = "ja") -> tuple[Button, ...]:
+    value = f"{lab}|{period}"
+    return (Button(t("kpi.button.report", lang), "kpi.open", value, "primary"),
+            Button(t("kpi.button.skip", lang), "kpi.skip", value))
+
+
+def _day(cal: BusinessCalendar, day: dt.date) -> str:
+    return f"{day.month}月{day.day}日({'月火水木金土日'[day.weekday()]})"
+
+
+def nudge_reply(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str, todo: list[Indicator]) -> Reply:
+    items = "\n".join(t("kpi.nudge.item", name=i.name, unit=_unit(i), target=number_text(i.target, i),
+                        last=last_text(uow, i, period)) for i in todo)
+    name = _lab_name(uow, lab)
+    return Reply(t("kpi.nudge.body", period=period, due=_day(cal, due_day(cal, todo, period)), items=items),
+                 title=t("kpi.nudge.title", lab=name, period=period), buttons=round_buttons(lab, period),
+                 kind=ReplyKind.PROACTIVE)
+
+
+def _lab_name(uow: UnitOfWork, lab: str) -> str:
+    found = uow.directory.lab(lab)
+    return found.name if found else lab
+
+
+def close(ctx: Context, step: DueStep) -> Outcome:
+    period = step.payload["period"]
+    cal, uow = ctx.services.calendar, ctx.uow
+    indicators = uow.kpi.indicators(cadence=cadence_of(cal, period))
+    for lab in sorted({i.lab for i in indicators if i.first_period <= period}):
+        uow.due.schedule(NUDGE, lab_prefix(lab, period) + "nudge", ctx.now, {"lab": lab, "period": period})
+    if indicators:  # the chain goes on while the cadence is in use; an import starts it again
+        schedule_close(uow, cal, cal.next_period(period))
+        schedule_digest(uow, cal, ctx.now)
+    return Outcome()
+
+
+def _sends(ctx: Context, lab: str, period: str, grade: str, reply: Reply,
+           to: list[tuple[str, object]] | None = None) -> list[Send]:
+    reachable = people.recipients(ctx.uow, lab, people.coordinators(ctx.uow, lab)) if to is None else to
+    when = ctx.services.calendar.next_allowed(ctx.now)
+    return [Send(address, reply, f"{lab_prefix(lab, period)}{grade}:{who}", not_before=when)  # type: ignore[arg-type]
+            for who, address in reachable]
+
+
+def nudge(ctx: Context, step: DueStep) -> Outcome:
+    lab, period = step.payload["lab"], step.payload["period"]
+    cal, uow = ctx.services.calendar, ctx.uow
+    indicators = collected(uow, cal, lab, period)
+    todo = pending(uow.kpi, indicators, lab, period)
+    if not todo:
+        return Outcome()
+    uow.kv.put(asked_key(lab, cadence_of(cal, period)), period)
+    due = due_day(cal, indicators, period)
+    chase = ((REMIND, "remind-before", cal.add_business_days(due, -GRACE_DAYS)), (REMIND, "remind-due", due),
+             (LATE, "late", cal.add_business_days(due, GRACE_DAYS)))
+    for kind, grade, day in chase:
+        if kind == LATE or _at(day) >= ctx.now:  # catching up on an old period: no reminders in the past
+            uow.due.schedule(kind, lab_prefix(lab, period) + grade, _at(day),
+                             {"lab": lab, "period": period, "grade": grade})
+    return Outcome(sends=_sends(ctx, lab, period, "nudge", nudge_reply(uow, cal, lab, period, todo)))
+
+
+def _chase_text(key: str, ctx: Context, lab: str, period: str, todo: list[Indicator]) -> Reply:
+    cal = ctx.services.calendar
+    text = t(key, lab=_lab_name(ctx.uow, lab), period=period, due=_day(cal, due_day(cal, todo, period)),
+             names="、".join(i.name for i in todo))
+    return Reply(text, buttons=round_buttons(lab, period), kind=ReplyKind.PROACTIVE)
+
+
+def remind(ctx: Context, step: DueStep) -> Outcome:
+    lab, period, grade = step.payload["lab"], step.payload["period"], step.payload["grade"]
+    todo = pending(ctx.uow.kpi, collected(ctx.uow, ctx.services.calendar, lab, period), lab, period)
+    if not todo:
+        return Outcome()
+    key = "kpi.remind.before" if grade == "remind-before" else "kpi.remind.due"
+    return Outcome(sends=_sends(ctx, lab, period, grade, _chase_text(key, ctx, lab, period, todo)))
+
+
+def late(ctx: Context, step: DueStep) -> Outcome:
+    lab, period = step.payload["lab"], step.payload["period"]
+    uow = ctx.uow
+    todo = pending(uow.kpi, collected(uow, ctx.services.calendar, lab, period), lab, period)
+    if not todo:
+        return Outcome()
+    coordinators = people.coordinators(uow, lab)
+    asked = {p.id for p in coordinators}
+    leads = [p for p in people.leads(uow, lab) if p.id not in asked]
+    sends = _sends(ctx, lab, period, "late", _chase_text("kpi.remind.late", ctx, lab, period, todo))
+    lead_to = [(who, a) for p in leads if (a := people.direct(uow, p)) is not None for who in (p.id,)]
+    sends += _sends(ctx, lab, period, "late-lead", _chase_text("kpi.remind.late_lead", ctx, lab, period, todo),
+                    lead_to)  # type: ignore[arg-type]
+    return Outcome(sends=sends)
+
+
+def overdue(ctx_uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> dict[tuple[str, str], list[Indicator]]:
+    """(lab, period) → its late indicators, as of `now`."""
+    late_rows = [r for r in status_rows(ctx_uow.kpi, cal, now) if r.state == State.LATE]
+    by_lab = {(i.lab, i.key): i for i in ctx_uow.kpi.indicators()}
+    out: dict[tuple[str, str], list[Indicator]] = defaultdict(list)
+    for row in late_rows:
+        out[(row.lab, row.period)].append(by_lab[(row.lab, row.indicator)])
+    return dict(sorted(out.items()))
+
+
+def digest(ctx: Context, step: DueStep) -> Outcome:
+    cal, uow = ctx.services.calendar, ctx.uow
+    schedule_digest(uow, cal, ctx.now)
+    late_labs = overdue(uow, cal, ctx.now)
+    if not late_labs:
+        return Outcome()
+    items = "\n".join(t("kpi.digest.item", lab=_lab_name(uow, lab), period=period,
+                        names="、".join(i.name for i in inds), due=_day(cal, due_day(cal, inds, period)))
+                      for (lab, period), inds in late_labs.items())
+    day = to_jst(ctx.now).date()
+    reply = Reply(items + "\n\n" + t("kpi.digest.chart", path=OVERDUE_CHART), kind=ReplyKind.PROACTIVE,
+                  title=t("kpi.digest.title", date=_day(cal, day), count=len({lab for lab, _ in late_labs})))
+    week = step.payload.get("week", day.isoformat())
+    return Outcome(sends=[Send(a, reply, f"kpi:digest:{week}:{a.conversation_key}",
+                               not_before=cal.next_allowed(ctx.now)) for a in secretariat_addresses(ctx)])
+
+
+def register(routes: Routes) -> None:
+    routes.step(CLOSE)(close)
+    routes.step(NUDGE)(nudge)
+    routes.step(REMIND)(remind)
+    routes.step(LATE)(late)
+    routes.step(DIGEST)(digest)
