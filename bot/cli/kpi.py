@@ -64,21 +64,27 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import build_core
+async def run_kpi_due(core: Any, now: dt.datetime) -> dict[str, object]:
+    """`dxlab jobs run-due` restricted to KPI steps: the steps of KINDS due at `now`, then the outbox."""
     from bot.db.repos.outbox_worker import SqlDueQueue
     from bot.outbound import outbox_worker
     from scheduler.due import DueRunner, run_due
 
+    core.dispatcher.clock = lambda: now
+    runner = DueRunner(SqlDueQueue(core.db, kinds=KINDS), core.run_due_step,
+                       max_attempts=core.settings.outbox_max_attempts)
+    return await run_due(now, runner, outbox_worker(core.db, core.senders, core.settings, clock=lambda: now))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import build_core
+
     core: Any = build_core()
     now = _now(args)
-    core.dispatcher.clock = lambda: now
 
     async def run() -> dict[str, object]:
-        runner = DueRunner(SqlDueQueue(core.db, kinds=KINDS), core.run_due_step,
-                           max_attempts=core.settings.outbox_max_attempts)
         try:
-            return await run_due(now, runner, outbox_worker(core.db, core.senders, core.settings, clock=lambda: now))
+            return await run_kpi_due(core, now)
         finally:
             await _close(core.senders)
 

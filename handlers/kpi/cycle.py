@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from handlers.address import Address
 from handlers.calendar import JST, BusinessCalendar, to_jst
 from handlers.context import Context
 from handlers.i18n import t
@@ -102,7 +103,7 @@ def round_buttons(lab: str, period: str, lang: str = "ja") -> tuple[Button, ...]
             Button(t("kpi.button.skip", lang), "kpi.skip", value))
 
 
-def _day(cal: BusinessCalendar, day: dt.date) -> str:
+def _day(day: dt.date) -> str:
     return f"{day.month}月{day.day}日({'月火水木金土日'[day.weekday()]})"
 
 
@@ -110,7 +111,7 @@ def nudge_reply(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str, t
     items = "\n".join(t("kpi.nudge.item", name=i.name, unit=_unit(i), target=number_text(i.target, i),
                         last=last_text(uow, i, period)) for i in todo)
     name = _lab_name(uow, lab)
-    return Reply(t("kpi.nudge.body", period=period, due=_day(cal, due_day(cal, todo, period)), items=items),
+    return Reply(t("kpi.nudge.body", period=period, due=_day(due_day(cal, todo, period)), items=items),
                  title=t("kpi.nudge.title", lab=name, period=period), buttons=round_buttons(lab, period),
                  kind=ReplyKind.PROACTIVE)
 
@@ -133,10 +134,10 @@ def close(ctx: Context, step: DueStep) -> Outcome:
 
 
 def _sends(ctx: Context, lab: str, period: str, grade: str, reply: Reply,
-           to: list[tuple[str, object]] | None = None) -> list[Send]:
+           to: list[tuple[str, Address]] | None = None) -> list[Send]:
     reachable = people.recipients(ctx.uow, lab, people.coordinators(ctx.uow, lab)) if to is None else to
     when = ctx.services.calendar.next_allowed(ctx.now)
-    return [Send(address, reply, f"{lab_prefix(lab, period)}{grade}:{who}", not_before=when)  # type: ignore[arg-type]
+    return [Send(address, reply, f"{lab_prefix(lab, period)}{grade}:{who}", not_before=when)
             for who, address in reachable]
 
 
@@ -160,7 +161,7 @@ def nudge(ctx: Context, step: DueStep) -> Outcome:
 
 def _chase_text(key: str, ctx: Context, lab: str, period: str, todo: list[Indicator]) -> Reply:
     cal = ctx.services.calendar
-    text = t(key, lab=_lab_name(ctx.uow, lab), period=period, due=_day(cal, due_day(cal, todo, period)),
+    text = t(key, lab=_lab_name(ctx.uow, lab), period=period, due=_day(due_day(cal, todo, period)),
              names="、".join(i.name for i in todo))
     return Reply(text, buttons=round_buttons(lab, period), kind=ReplyKind.PROACTIVE)
 
@@ -184,20 +185,35 @@ def late(ctx: Context, step: DueStep) -> Outcome:
     asked = {p.id for p in coordinators}
     leads = [p for p in people.leads(uow, lab) if p.id not in asked]
     sends = _sends(ctx, lab, period, "late", _chase_text("kpi.remind.late", ctx, lab, period, todo))
-    lead_to = [(who, a) for p in leads if (a := people.direct(uow, p)) is not None for who in (p.id,)]
+    lead_to = [(p.id, a) for p in leads if (a := people.direct(uow, p)) is not None]
     sends += _sends(ctx, lab, period, "late-lead", _chase_text("kpi.remind.late_lead", ctx, lab, period, todo),
-                    lead_to)  # type: ignore[arg-type]
+                    lead_to)
     return Outcome(sends=sends)
 
 
-def overdue(ctx_uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> dict[tuple[str, str], list[Indicator]]:
-    """(lab, period) → its late indicators, as of `now`."""
-    late_rows = [r for r in status_rows(ctx_uow.kpi, cal, now) if r.state == State.LATE]
-    by_lab = {(i.lab, i.key): i for i in ctx_uow.kpi.indicators()}
+def overdue(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> dict[tuple[str, str], list[Indicator]]:
+    """(lab, period) → its indicators still missing after the lab's last grade of the chase (3 business days
+    past the due day), as of `now`: the labs the secretariat is told about."""
+    today = to_jst(now).date()
+    by_key = {(i.lab, i.key): i for i in uow.kpi.indicators()}
     out: dict[tuple[str, str], list[Indicator]] = defaultdict(list)
-    for row in late_rows:
-        out[(row.lab, row.period)].append(by_lab[(row.lab, row.indicator)])
+    for row in status_rows(uow.kpi, cal, now):
+        ind = by_key[(row.lab, row.indicator)]
+        if row.state == State.LATE and today >= cal.add_business_days(cal.due_date(row.period, ind.due_days),
+                                                                      GRACE_DAYS):
+            out[(row.lab, row.period)].append(ind)
     return dict(sorted(out.items()))
+
+
+def overdue_chart(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> bytes:
+    """The digest's chart: one bar per overdue lab, its height the indicators it has not reported."""
+    from handlers.kpi.charts import chart_png, overdue_figure
+
+    counts: dict[str, int] = defaultdict(int)
+    for (lab, _), inds in overdue(uow, cal, now).items():
+        counts[_lab_name(uow, lab)] += len(inds)
+    title = t("kpi.digest.title", date=_day(to_jst(now).date()), count=len(counts))
+    return chart_png(overdue_figure(title, list(counts), list(counts.values())))
 
 
 def digest(ctx: Context, step: DueStep) -> Outcome:
@@ -207,11 +223,11 @@ def digest(ctx: Context, step: DueStep) -> Outcome:
     if not late_labs:
         return Outcome()
     items = "\n".join(t("kpi.digest.item", lab=_lab_name(uow, lab), period=period,
-                        names="、".join(i.name for i in inds), due=_day(cal, due_day(cal, inds, period)))
+                        names="、".join(i.name for i in inds), due=_day(due_day(cal, inds, period)))
                       for (lab, period), inds in late_labs.items())
     day = to_jst(ctx.now).date()
     reply = Reply(items + "\n\n" + t("kpi.digest.chart", path=OVERDUE_CHART), kind=ReplyKind.PROACTIVE,
-                  title=t("kpi.digest.title", date=_day(cal, day), count=len({lab for lab, _ in late_labs})))
+                  title=t("kpi.digest.title", date=_day(day), count=len({lab for lab, _ in late_labs})))
     week = step.payload.get("week", day.isoformat())
     return Outcome(sends=[Send(a, reply, f"kpi:digest:{week}:{a.conversation_key}",
                                not_before=cal.next_allowed(ctx.now)) for a in secretariat_addresses(ctx)])
