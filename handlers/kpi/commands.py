@@ -37,8 +37,8 @@ def period_of(ctx: Context, ind: Indicator) -> str:
 
 
 def _lab_and_rest(ctx: Context, words: list[str], person: Person | None) -> tuple[str | None, list[str]]:
-    """A lab named first (`shiojiri 参加企業数 42`), else the sender's own (the first that fits)."""
-    if words and ctx.uow.directory.lab(words[0]) is not None and len(words) >= 2:
+    """A lab named first (`shiojiri 参加企業数 42`), else the sender's own (the first that has the indicator)."""
+    if words and ctx.uow.directory.lab(words[0]) is not None:
         return words[0], words[1:]
     labs = own_labs(person)
     if len(labs) > 1 and len(words) >= 2:
@@ -130,14 +130,8 @@ def command(ctx: Context, msg: Inbound) -> Outcome:
     words = msg.text.split()
     person = ctx.uow.directory.person_by_address(ctx.address)
     head = words[0].lower() if words else ""
-    if head in LIST_WORDS or head in TARGET_WORDS or head in SKIP_WORDS:
-        lab, rest = _lab_and_rest(ctx, words[1:], person)
-        if lab is None and head in LIST_WORDS and len(words) == 2:
-            lab, rest = words[1], []
-    else:
-        lab, rest = _lab_and_rest(ctx, words, person)
-        if lab is None and len(words) == 1:
-            lab, rest = words[0], []
+    subcommand = head in LIST_WORDS or head in TARGET_WORDS or head in SKIP_WORDS
+    lab, rest = _lab_and_rest(ctx, words[1:] if subcommand else words, person)
     if lab is None:
         if person is None or not ({Role.SECRETARIAT.value} & set(person.roles)):
             decision = policy.check(ctx, policy.Act.KPI_REPORT)
@@ -148,8 +142,8 @@ def command(ctx: Context, msg: Inbound) -> Outcome:
     if head in TARGET_WORDS:
         return set_target(ctx, lab, rest, msg.lang)
     if head in SKIP_WORDS:
-        return skip_command(ctx, lab, " ".join(w for w in rest if w != lab), msg.lang)
-    if not rest or rest == [lab]:
+        return skip_command(ctx, lab, " ".join(rest), msg.lang)
+    if not rest:
         return status(ctx, lab, msg.lang)
     return report(ctx, lab, rest, msg.lang)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from handlers.address import Address
 from handlers.calendar import JST, BusinessCalendar, to_jst
@@ -28,6 +29,9 @@ from handlers.outcome import Outcome, Send
 from handlers.ports import UnitOfWork
 from handlers.routes import DueStep, Routes
 from handlers.secretariat import secretariat_addresses
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CLOSE, NUDGE, REMIND, LATE, DIGEST = "kpi.close", "kpi.nudge", "kpi.remind", "kpi.late", "kpi.digest"
 KINDS = (CLOSE, NUDGE, REMIND, LATE, DIGEST)
@@ -205,15 +209,16 @@ def overdue(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> dict[tu
     return dict(sorted(out.items()))
 
 
-def overdue_chart(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> bytes:
-    """The digest's chart: one bar per overdue lab, its height the indicators it has not reported."""
-    from handlers.kpi.charts import chart_png, overdue_figure
+def overdue_chart(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> Figure:
+    """The digest's chart: one bar per overdue lab, its height the indicators it has not reported
+    (`charts.chart_png(figure)` makes the PNG)."""
+    from handlers.kpi.charts import overdue_figure
 
     counts: dict[str, int] = defaultdict(int)
     for (lab, _), inds in overdue(uow, cal, now).items():
         counts[_lab_name(uow, lab)] += len(inds)
     title = t("kpi.digest.title", date=_day(to_jst(now).date()), count=len(counts))
-    return chart_png(overdue_figure(title, list(counts), list(counts.values())))
+    return overdue_figure(title, list(counts), list(counts.values()))
 
 
 def digest(ctx: Context, step: DueStep) -> Outcome:
