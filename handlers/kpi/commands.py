@@ -11,7 +11,7 @@ from handlers import policy
 from handlers.context import Context
 from handlers.directory.model import Person, Role
 from handlers.i18n import t
-from handlers.kpi.cycle import asked_key, number_text, round_buttons
+from handlers.kpi.cycle import number_text, round_buttons
 from handlers.kpi.model import Indicator, State
 from handlers.kpi.reporting import _store_all, private, skip
 from handlers.kpi.status import period_for, status_rows
@@ -31,9 +31,9 @@ def own_labs(person: Person | None) -> list[str]:
 
 
 def period_of(ctx: Context, ind: Indicator) -> str:
-    asked = ctx.uow.kv.get(asked_key(ind.lab, ind.cadence))
-    fallback = period_for(ctx.services.calendar, ind, ctx.now)
-    return asked if asked and asked >= ind.first_period else fallback  # type: ignore[return-value]
+    """The period the lab was last asked about: a lab is asked when a period closes, so that is the latest
+    closed period of the indicator's cadence (or its first period, while that has not closed yet)."""
+    return period_for(ctx.services.calendar, ind, ctx.now)  # type: ignore[return-value]
 
 
 def _lab_and_rest(ctx: Context, words: list[str], person: Person | None) -> tuple[str | None, list[str]]:

@@ -1,10 +1,13 @@
 """The check-in cycle as due steps, each run once (a due key) and each message sent once (an outbox key):
 
-    kpi.close  (kpi:close:<period>)          the period has ended: a nudge step per lab, the next close
-    kpi.nudge  (kpi:<lab>:<period>:nudge)    DM the lab's coordinators; schedule the lab's chase
+    kpi.close  (kpi:close:<period>)          the period has ended: the nudge round (a DM to each lab's
+                                             coordinators, kpi:<lab>:<period>:nudge:<person>, and the first
+                                             grade of its chase), all in one transaction; the next close
     kpi.remind (…:remind-before, …:remind-due) 3 business days before the due day, and on it
     kpi.late   (kpi:<lab>:<period>:late)     3 business days late: the coordinators again and the lead
-    kpi.digest (kpi:digest:<monday>)         weekly: the overdue labs to the secretariat
+    kpi.digest (kpi:digest:<monday>)         weekly: the labs still missing values after the late grade
+
+Each grade schedules the next one only while something is pending, so the chase is one row at a time.
 
 A report that completes a lab's period cancels `kpi:<lab>:<period>:` at once; every step also looks
 again before it speaks, so a late cancel never nags anyone who has reported. DMs wait for the next
@@ -33,21 +36,18 @@ from handlers.secretariat import secretariat_addresses
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-CLOSE, NUDGE, REMIND, LATE, DIGEST = "kpi.close", "kpi.nudge", "kpi.remind", "kpi.late", "kpi.digest"
-KINDS = (CLOSE, NUDGE, REMIND, LATE, DIGEST)
+CLOSE, REMIND, LATE, DIGEST = "kpi.close", "kpi.remind", "kpi.late", "kpi.digest"
+KINDS = (CLOSE, REMIND, LATE, DIGEST)
 CHASE_AT = dt.time(9, 0)  # reminders go out at the start of the business day (JST)
 DIGEST_AT = dt.time(9, 30)
 GRACE_DAYS = 3  # business days before the due day (reminder) and after it (late)
+GRADES = (("remind-before", REMIND, -GRACE_DAYS), ("remind-due", REMIND, 0), ("late", LATE, GRACE_DAYS))
 OVERDUE_CHART = "/admin/kpi/overdue.png"
 
 
 def lab_prefix(lab: str, period: str) -> str:
     """Every due key and outbox key of one lab's round for one period starts with this."""
     return f"kpi:{lab}:{period}:"
-
-
-def asked_key(lab: str, cadence: str) -> str:
-    return f"kpi.asked:{lab}:{cadence}"
 
 
 def _at(day: dt.date, time: dt.time = CHASE_AT) -> dt.datetime:
@@ -96,8 +96,9 @@ def number_text(value: float | None, ind: Indicator, lang: str = "ja") -> str:
     return f"{shown}{ind.unit}"
 
 
-def last_text(uow: UnitOfWork, ind: Indicator, period: str, lang: str = "ja") -> str:
-    last = uow.kpi.last_number(ind.id, period)
+def last_text(uow: UnitOfWork, ind: Indicator, period: str, lang: str = "ja", known: dict[int, float] | None = None
+              ) -> str:
+    last = known.get(ind.id) if known is not None else uow.kpi.last_number(ind.id, period)
     return t("kpi.none", lang) if last is None else number_text(last, ind, lang)
 
 
@@ -111,10 +112,10 @@ def _day(day: dt.date) -> str:
     return f"{day.month}月{day.day}日({'月火水木金土日'[day.weekday()]})"
 
 
-def nudge_reply(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str, todo: list[Indicator]) -> Reply:
+def nudge_reply(cal: BusinessCalendar, name: str, lab: str, period: str, todo: list[Indicator],
+                lasts: dict[int, float]) -> Reply:
     items = "\n".join(t("kpi.nudge.item", name=i.name, unit=_unit(i), target=number_text(i.target, i),
-                        last=last_text(uow, i, period)) for i in todo)
-    name = _lab_name(uow, lab)
+                        last=number_text(lasts[i.id], i) if i.id in lasts else t("kpi.none")) for i in todo)
     return Reply(t("kpi.nudge.body", period=period, due=_day(due_day(cal, todo, period)), items=items),
                  title=t("kpi.nudge.title", lab=name, period=period), buttons=round_buttons(lab, period),
                  kind=ReplyKind.PROACTIVE)
@@ -126,15 +127,32 @@ def _lab_name(uow: UnitOfWork, lab: str) -> str:
 
 
 def close(ctx: Context, step: DueStep) -> Outcome:
+    """The period has ended: the whole nudge round in this one transaction (every lab's DM enqueued and its
+    chase scheduled, or, if anything fails, nothing: the step runs again), then the next close."""
     period = step.payload["period"]
     cal, uow = ctx.services.calendar, ctx.uow
     indicators = uow.kpi.indicators(cadence=cadence_of(cal, period))
-    for lab in sorted({i.lab for i in indicators if i.first_period <= period}):
-        uow.due.schedule(NUDGE, lab_prefix(lab, period) + "nudge", ctx.now, {"lab": lab, "period": period})
+    by_lab: dict[str, list[Indicator]] = defaultdict(list)
+    for ind in indicators:
+        if ind.first_period <= period:
+            by_lab[ind.lab].append(ind)
+    current = uow.kpi.current(periods=[period])
+    lasts = uow.kpi.last_numbers([i.id for i in indicators], period)
+    staff = people.staff_by_lab(uow)
+    labs = {lab.id: lab for lab in uow.directory.labs()}
+    sends: list[Send] = []
+    for lab, inds in sorted(by_lab.items()):
+        todo = [i for i in inds if (i.id, period) not in current]
+        if not todo:
+            continue
+        schedule_chase(uow, cal, lab, period, ctx.now, inds)
+        reply = nudge_reply(cal, labs[lab].name if lab in labs else lab, lab, period, todo, lasts)
+        sends += _sends(ctx, lab, period, "nudge", reply,
+                        people.recipients(uow, lab, staff.get(lab, []), labs.get(lab)))
     if indicators:  # the chain goes on while the cadence is in use; an import starts it again
         schedule_close(uow, cal, cal.next_period(period))
         schedule_digest(uow, cal, ctx.now)
-    return Outcome()
+    return Outcome(sends=sends)
 
 
 def _sends(ctx: Context, lab: str, period: str, grade: str, reply: Reply,
@@ -145,22 +163,19 @@ def _sends(ctx: Context, lab: str, period: str, grade: str, reply: Reply,
             for who, address in reachable]
 
 
-def nudge(ctx: Context, step: DueStep) -> Outcome:
-    lab, period = step.payload["lab"], step.payload["period"]
-    cal, uow = ctx.services.calendar, ctx.uow
-    indicators = collected(uow, cal, lab, period)
-    todo = pending(uow.kpi, indicators, lab, period)
-    if not todo:
-        return Outcome()
-    uow.kv.put(asked_key(lab, cadence_of(cal, period)), period)
-    due = due_day(cal, indicators, period)
-    chase = ((REMIND, "remind-before", cal.add_business_days(due, -GRACE_DAYS)), (REMIND, "remind-due", due),
-             (LATE, "late", cal.add_business_days(due, GRACE_DAYS)))
-    for kind, grade, day in chase:
-        if kind == LATE or _at(day) >= ctx.now:  # catching up on an old period: no reminders in the past
-            uow.due.schedule(kind, lab_prefix(lab, period) + grade, _at(day),
-                             {"lab": lab, "period": period, "grade": grade})
-    return Outcome(sends=_sends(ctx, lab, period, "nudge", nudge_reply(uow, cal, lab, period, todo)))
+def schedule_chase(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str, now: dt.datetime,
+                   inds: list[Indicator] | None = None, after: str | None = None) -> None:
+    """The lab's next grade after `after` (None: the first) whose time is still ahead (the late grade
+    always: a round started after the due day goes straight to it). One grade at a time: a step that finds
+    everything reported schedules nothing more."""
+    due = due_day(cal, inds if inds is not None else collected(uow, cal, lab, period), period)
+    names = [name for name, _, _ in GRADES]
+    for grade, kind, offset in GRADES[0 if after is None else names.index(after) + 1:]:
+        when = _at(cal.add_business_days(due, offset))
+        if when >= now or kind == LATE:
+            uow.due.schedule(kind, lab_prefix(lab, period) + grade, when, {"lab": lab, "period": period,
+                                                                            "grade": grade})
+            return
 
 
 def _chase_text(key: str, ctx: Context, lab: str, period: str, todo: list[Indicator]) -> Reply:
@@ -176,6 +191,7 @@ def remind(ctx: Context, step: DueStep) -> Outcome:
     if not todo:
         return Outcome()
     key = "kpi.remind.before" if grade == "remind-before" else "kpi.remind.due"
+    schedule_chase(ctx.uow, ctx.services.calendar, lab, period, ctx.now, after=grade)
     return Outcome(sends=_sends(ctx, lab, period, grade, _chase_text(key, ctx, lab, period, todo)))
 
 
@@ -240,7 +256,6 @@ def digest(ctx: Context, step: DueStep) -> Outcome:
 
 def register(routes: Routes) -> None:
     routes.step(CLOSE)(close)
-    routes.step(NUDGE)(nudge)
     routes.step(REMIND)(remind)
     routes.step(LATE)(late)
     routes.step(DIGEST)(digest)

@@ -45,11 +45,25 @@ def lab_channel(lab: Lab | None) -> Address | None:
     return None
 
 
-def recipients(uow: UnitOfWork, lab: str, people: list[Person]) -> list[tuple[str, Address]]:
+def recipients(uow: UnitOfWork, lab: str, people: list[Person], known: Lab | None = None
+               ) -> list[tuple[str, Address]]:
     """(who, address) for each person reachable directly; the lab's channel once when nobody is."""
     out = [(p.id, a) for p in people if (a := direct(uow, p)) is not None]
-    if not out and (channel := lab_channel(uow.directory.lab(lab))) is not None:
+    if not out and (channel := lab_channel(known or uow.directory.lab(lab))) is not None:
         out.append((f"lab-{lab}", channel))
+    return out
+
+
+def staff_by_lab(uow: UnitOfWork) -> dict[str, list[Person]]:
+    """Every lab's coordinators (its lead when it has none), in three queries for all labs."""
+    out: dict[str, list[Person]] = {}
+    for role in (Role.COORDINATOR.value, Role.LEAD.value):
+        found: dict[str, list[Person]] = {}
+        for person in uow.directory.people(role=role):
+            for lab in person.labs:
+                found.setdefault(lab, []).append(person)
+        for lab, persons in found.items():
+            out.setdefault(lab, persons)
     return out
 
 

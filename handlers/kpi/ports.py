@@ -36,6 +36,10 @@ class KpiRepo(Protocol):
         """The latest current numeric value of an earlier period (same cadence names sort in time order)."""
         ...
 
+    def last_numbers(self, indicator_ids: Sequence[int], before: str) -> dict[int, float]:
+        """`last_number` for many indicators in one go (those with none left out)."""
+        ...
+
     def history(self, lab: str | None = None) -> list[Reported]:
         """Every value ever reported, corrections included, oldest first."""
         ...

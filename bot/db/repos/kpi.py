@@ -88,10 +88,14 @@ class SqlKpi:
         return {(r.indicator_id, r.period): _reported(r) for r in self.session.scalars(query)}
 
     def last_number(self, indicator_id: int, before: str) -> float | None:
-        return self.session.scalar(
-            select(KpiValue.number).where(KpiValue.indicator_id == indicator_id, KpiValue.current,
-                                          KpiValue.period < before, KpiValue.number.is_not(None))
-            .order_by(KpiValue.period.desc()).limit(1))
+        return self.last_numbers([indicator_id], before).get(indicator_id)
+
+    def last_numbers(self, indicator_ids: Sequence[int], before: str) -> dict[int, float]:
+        rows = self.session.execute(
+            select(KpiValue.indicator_id, KpiValue.period, KpiValue.number)
+            .where(KpiValue.indicator_id.in_(list(indicator_ids)), KpiValue.current, KpiValue.period < before,
+                   KpiValue.number.is_not(None)).order_by(KpiValue.period))
+        return {ind: number for ind, _, number in rows}  # the latest period wins
 
     def history(self, lab: str | None = None) -> list[Reported]:
         query = select(KpiValue).order_by(KpiValue.reported_at, KpiValue.id)
