@@ -221,3 +221,28 @@ async def test_the_admin_matrix_and_the_digest_chart(imported: Core) -> None:
             answer = await client.get(path)
             assert answer.status == 200 and answer.content_type == "image/png"
             assert (await answer.read()).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_chat_lists_indicators_and_skips_with_a_reason(imported: Core) -> None:
+    core = imported
+    listing = await say(core, COORD_T, "kpi 指標", "2030-07-02T10:00")
+    assert "DX実施率(ID: rate/単位: %/型: 割合(%)/目標: 40%(高いほど良い)/周期: 四半期" in listing.text
+    assert "理由の入力が必要です" in (await say(core, COORD_T, "kpi 報告なし", "2030-07-02T10:00")).text
+    done = await say(core, COORD_T, "kpi 報告なし 担当者が不在のため", "2030-07-02T10:01")
+    assert "津山市のFY2030-Q1を「今期は報告なし」として登録しました" in done.text
+    status = await say(core, COORD_T, "kpi", "2030-07-02T10:02")
+    assert "参加企業数(FY2030-Q1): 報告なし" in status.text and "DX実施率(FY2030-Q1): 報告なし" in status.text
+
+
+async def test_a_teams_user_is_reached_in_their_personal_chat(imported: Core) -> None:
+    from handlers.directory.model import Person
+    from handlers.kpi.people import direct
+
+    core = imported
+    personal = Address("teams", "a:1personal-chat", user="aad-0042", service_url="https://smba.example/jp/")
+    core.dispatcher.clock = lambda: at("2030-07-02T10:00")
+    await core.dispatcher.message(Inbound(personal, "kpi 参加企業数 3", is_command=True))
+    teams_only = Person("t-teams", "チームズ 太郎", teams_user="aad-0042", roles=("coordinator",), labs=("tsuyama",))
+    with core.units() as uow:
+        assert direct(uow, teams_only) == personal
+        assert direct(uow, Person("nobody", "未接続", teams_user="aad-9999")) is None

@@ -11,8 +11,9 @@ from handlers import policy
 from handlers.context import Context
 from handlers.directory.model import Person, Role
 from handlers.i18n import t
-from handlers.kpi.cycle import number_text, round_buttons
+from handlers.kpi.cycle import lab_name, number_text, round_buttons
 from handlers.kpi.model import Indicator, State
+from handlers.kpi.people import remember_personal
 from handlers.kpi.reporting import _store_all, private, skip
 from handlers.kpi.status import period_for, status_rows
 from handlers.kpi.validation import Invalid, as_target, check
@@ -48,6 +49,11 @@ def _lab_and_rest(ctx: Context, words: list[str], person: Person | None) -> tupl
     return (labs[0] if labs else None), words
 
 
+def _unknown(ctx: Context, lab: str, what: str, lang: str) -> Outcome:
+    names = "、".join(i.name for i in ctx.uow.kpi.indicators(lab=lab)) or t("kpi.none", lang)
+    return private(t("kpi.chat.unknown_indicator", lang, what=what, lab=lab_name(ctx.uow, lab), names=names))
+
+
 def report(ctx: Context, lab: str, words: list[str], lang: str) -> Outcome:
     decision = policy.check(ctx, policy.Act.KPI_REPORT, lab=lab)
     if not decision.allowed:
@@ -57,8 +63,7 @@ def report(ctx: Context, lab: str, words: list[str], lang: str) -> Outcome:
     name, raw = " ".join(words[:-1]), words[-1]
     ind = ctx.uow.kpi.find(lab, name)
     if ind is None:
-        names = "、".join(i.name for i in ctx.uow.kpi.indicators(lab=lab)) or t("kpi.none", lang)
-        return private(t("kpi.chat.unknown_indicator", lang, what=name, lab=lab, names=names))
+        return _unknown(ctx, lab, name, lang)
     period = period_of(ctx, ind)
     try:
         checked = check(ind, raw, ctx.uow.kpi.last_number(ind.id, period), lang)
@@ -73,12 +78,13 @@ def status(ctx: Context, lab: str, lang: str) -> Outcome:
         return policy.refused(decision, lang)
     rows = status_rows(ctx.uow.kpi, ctx.services.calendar, ctx.now, lab=lab)
     if not rows:
-        return private(t("kpi.chat.no_indicators", lang, lab=lab))
+        return private(t("kpi.chat.no_indicators", lang, lab=lab_name(ctx.uow, lab)))
     lines = [t("kpi.chat.status_item", lang, name=r.name, period=r.period, state=t(f"kpi.state.{r.state}", lang),
                value=f" {r.value}" if r.value else "") for r in rows]
     open_periods = sorted({r.period for r in rows if r.state in (State.OPEN, State.LATE)})
     buttons: tuple[Button, ...] = tuple(b for p in open_periods[:2] for b in round_buttons(lab, p, lang))
-    return private("\n".join(lines), title=t("kpi.chat.status_title", lang, lab=lab), buttons=buttons)
+    title = t("kpi.chat.status_title", lang, lab=lab_name(ctx.uow, lab))
+    return private("\n".join(lines), title=title, buttons=buttons)
 
 
 def indicators(ctx: Context, lab: str, lang: str) -> Outcome:
@@ -87,12 +93,12 @@ def indicators(ctx: Context, lab: str, lang: str) -> Outcome:
         return policy.refused(decision, lang)
     found = ctx.uow.kpi.indicators(lab=lab)
     if not found:
-        return private(t("kpi.chat.no_indicators", lang, lab=lab))
-    lines = [t("kpi.chat.indicator_item", lang, name=i.name, key=i.key, unit=i.unit or t("kpi.no_unit", lang),
+        return private(t("kpi.chat.no_indicators", lang, lab=lab_name(ctx.uow, lab)))
+    lines = [t("kpi.chat.indicator_item", lang, name=i.name, ident=i.key, unit=i.unit or t("kpi.no_unit", lang),
                type=t(f"kpi.type.{i.type}", lang), target=number_text(i.target, i, lang),
                direction=t(f"kpi.direction.{i.direction}", lang), cadence=t(f"kpi.cadence.{i.cadence}", lang),
                due_days=i.due_days) for i in found]
-    return private("\n".join(lines), title=t("kpi.chat.indicators_title", lang, lab=lab))
+    return private("\n".join(lines), title=t("kpi.chat.indicators_title", lang, lab=lab_name(ctx.uow, lab)))
 
 
 def set_target(ctx: Context, lab: str, words: list[str], lang: str) -> Outcome:
@@ -103,8 +109,7 @@ def set_target(ctx: Context, lab: str, words: list[str], lang: str) -> Outcome:
         return private(t("kpi.chat.target_format", lang))
     ind = ctx.uow.kpi.find(lab, " ".join(words[:-1]))
     if ind is None:
-        names = "、".join(i.name for i in ctx.uow.kpi.indicators(lab=lab)) or t("kpi.none", lang)
-        return private(t("kpi.chat.unknown_indicator", lang, what=" ".join(words[:-1]), lab=lab, names=names))
+        return _unknown(ctx, lab, " ".join(words[:-1]), lang)
     try:
         target = as_target(ind, words[-1], lang)
     except Invalid as exc:
@@ -120,13 +125,14 @@ def skip_command(ctx: Context, lab: str, reason: str, lang: str) -> Outcome:
         return policy.refused(decision, lang)
     periods = sorted({period_of(ctx, i) for i in ctx.uow.kpi.indicators(lab=lab)})
     if not periods:
-        return private(t("kpi.chat.no_indicators", lang, lab=lab))
+        return private(t("kpi.chat.no_indicators", lang, lab=lab_name(ctx.uow, lab)))
     outcomes = [skip(ctx, lab, p, reason, "chat") for p in periods]
     texts = [o.reply.text for o in outcomes if o.reply]
     return private("\n".join(texts))
 
 
 def command(ctx: Context, msg: Inbound) -> Outcome:
+    remember_personal(ctx)
     words = msg.text.split()
     person = ctx.uow.directory.person_by_address(ctx.address)
     head = words[0].lower() if words else ""
@@ -150,6 +156,7 @@ def command(ctx: Context, msg: Inbound) -> Outcome:
 
 def how(ctx: Context, msg: Inbound) -> Outcome:
     """「KPIの報告はどうすればいい?」: how it works, with the buttons when the sender has a round open."""
+    remember_personal(ctx)
     person = ctx.uow.directory.person_by_address(ctx.address)
     buttons: tuple[Button, ...] = ()
     for lab in own_labs(person)[:1]:

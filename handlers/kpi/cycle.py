@@ -121,7 +121,8 @@ def nudge_reply(cal: BusinessCalendar, name: str, lab: str, period: str, todo: l
                  kind=ReplyKind.PROACTIVE)
 
 
-def _lab_name(uow: UnitOfWork, lab: str) -> str:
+def lab_name(uow: UnitOfWork, lab: str) -> str:
+    """The lab's name as the directory has it (its id when it has none)."""
     found = uow.directory.lab(lab)
     return found.name if found else lab
 
@@ -180,7 +181,7 @@ def schedule_chase(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str
 
 def _chase_text(key: str, ctx: Context, lab: str, period: str, todo: list[Indicator]) -> Reply:
     cal = ctx.services.calendar
-    text = t(key, lab=_lab_name(ctx.uow, lab), period=period, due=_day(due_day(cal, todo, period)),
+    text = t(key, lab=lab_name(ctx.uow, lab), period=period, due=_day(due_day(cal, todo, period)),
              names="、".join(i.name for i in todo))
     return Reply(text, buttons=round_buttons(lab, period), kind=ReplyKind.PROACTIVE)
 
@@ -232,7 +233,7 @@ def overdue_chart(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> F
 
     counts: dict[str, int] = defaultdict(int)
     for (lab, _), inds in overdue(uow, cal, now).items():
-        counts[_lab_name(uow, lab)] += len(inds)
+        counts[lab_name(uow, lab)] += len(inds)
     title = t("kpi.digest.title", date=_day(to_jst(now).date()), count=len(counts))
     return overdue_figure(title, list(counts), list(counts.values()))
 
@@ -243,7 +244,7 @@ def digest(ctx: Context, step: DueStep) -> Outcome:
     late_labs = overdue(uow, cal, ctx.now)
     if not late_labs:
         return Outcome()
-    items = "\n".join(t("kpi.digest.item", lab=_lab_name(uow, lab), period=period,
+    items = "\n".join(t("kpi.digest.item", lab=lab_name(uow, lab), period=period,
                         names="、".join(i.name for i in inds), due=_day(due_day(cal, inds, period)))
                       for (lab, period), inds in late_labs.items())
     day = to_jst(ctx.now).date()

@@ -15,7 +15,7 @@ from handlers.audit import AuditEntry
 from handlers.calendar import BusinessCalendar
 from handlers.context import Context
 from handlers.i18n import t
-from handlers.kpi.cycle import collected, lab_prefix, last_text, number_text, round_buttons
+from handlers.kpi.cycle import collected, lab_name, lab_prefix, last_text, number_text, round_buttons
 from handlers.kpi.model import Indicator, Reported
 from handlers.kpi.people import remember_personal
 from handlers.kpi.status import cadence_of, pending
@@ -69,8 +69,8 @@ def finish(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str) -> lis
     return todo
 
 
-def saved_text(lab: str, period: str, stored: list[Stored], todo: list[Indicator]) -> str:
-    lines = [t("kpi.reported.saved", lab=lab, period=period)]
+def saved_text(name: str, period: str, stored: list[Stored], todo: list[Indicator]) -> str:
+    lines = [t("kpi.reported.saved", lab=name, period=period)]
     for s in stored:
         key = "kpi.reported.corrected" if s.old is not None else "kpi.reported.item"
         lines.append(t(key, name=s.indicator.name, value=s.value, unit=s.indicator.unit, old=s.old))
@@ -167,7 +167,7 @@ def _store_all(ctx: Context, lab: str, period: str, checked: list[tuple[Indicato
     stored = [store(uow, ind, period, c, who, source, ctx.now) for ind, c in checked if not c.confirm]
     asks = [(ind, c) for ind, c in checked if c.confirm]
     todo = finish(uow, cal, lab, period)
-    text = saved_text(lab, period, stored, todo) if stored or not asks else ""
+    text = saved_text(lab_name(uow, lab), period, stored, todo) if stored or not asks else ""
     for ind, c in asks:
         text += ("\n\n" if text else "") + confirm_text(uow, ind, period, c)
     return private(text, buttons=tuple(confirm_button(ind, period, c.value) for ind, c in asks))
@@ -188,7 +188,8 @@ def confirm(ctx: Context, action: Action) -> Outcome:
     except Invalid as exc:
         return private(str(exc))
     stored = store(ctx.uow, ind, period, checked, reporter_of(ctx), "chat", ctx.now)
-    return private(saved_text(lab, period, [stored], finish(ctx.uow, ctx.services.calendar, lab, period)))
+    todo = finish(ctx.uow, ctx.services.calendar, lab, period)
+    return private(saved_text(lab_name(ctx.uow, lab), period, [stored], todo))
 
 
 def skip(ctx: Context, lab: str, period: str, reason: str, source: str) -> Outcome:
@@ -197,12 +198,12 @@ def skip(ctx: Context, lab: str, period: str, reason: str, source: str) -> Outco
     uow, cal = ctx.uow, ctx.services.calendar
     todo = pending(uow.kpi, collected(uow, cal, lab, period), lab, period)
     if not todo:
-        return private(t("kpi.reported.nothing_pending", lab=lab, period=period))
+        return private(t("kpi.reported.nothing_pending", lab=lab_name(uow, lab), period=period))
     who = reporter_of(ctx)
     for ind in todo:
         store(uow, ind, period, None, who, source, ctx.now, reason=reason.strip())
     finish(uow, cal, lab, period)
-    return private(t("kpi.reported.skipped", lab=lab, period=period, reason=reason.strip()))
+    return private(t("kpi.reported.skipped", lab=lab_name(uow, lab), period=period, reason=reason.strip()))
 
 
 def submit_skip(ctx: Context, form: Submission) -> Outcome:
