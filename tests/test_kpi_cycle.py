@@ -250,3 +250,20 @@ async def test_restarting_in_the_middle_of_a_nudge_round(core: Core, fake_slack:
     assert set(channels.values()) == {1}  # and none twice
     with core.db.session() as session:
         assert session.scalar(select(KpiValue.id)) is None
+
+
+async def test_a_lab_added_after_the_round_is_asked_and_nobody_twice(
+        core: Core, kpi_settings: Settings, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    shiojiri = "\n".join(INDICATORS.splitlines()[:5]) + "\n"
+    assert cli(kpi_settings, monkeypatch, tmp_path, "kpi", "import", write(tmp_path, "a.yaml", shiojiri),
+               "--now", "2030-05-10T10:00")[0] == 0
+    await run(core, "2030-07-01T09:00")
+    assert [c for c, _ in posted(fake_slack)] == ["D0001"]
+    # 津山's indicators arrive on 7/3, collected from FY2030-Q1: the round runs again now, for 津山 only.
+    tsuyama = INDICATORS.replace("due_days: 15}", "due_days: 15, from: FY2030-Q1}")
+    assert cli(kpi_settings, monkeypatch, tmp_path, "kpi", "import", write(tmp_path, "b.yaml", tsuyama),
+               "--now", "2030-07-03T10:00")[0] == 0
+    await run(core, "2030-07-03T10:00")
+    await run(core, "2030-07-03T10:00")
+    assert [c for c, _ in posted(fake_slack)] == ["D0001", "D0003"]

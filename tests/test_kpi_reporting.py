@@ -246,3 +246,12 @@ async def test_a_teams_user_is_reached_in_their_personal_chat(imported: Core) ->
     with core.units() as uow:
         assert direct(uow, teams_only) == personal
         assert direct(uow, Person("nobody", "未接続", teams_user="aad-9999")) is None
+
+
+async def test_a_forged_or_stale_button_is_answered_politely(imported: Core) -> None:
+    core = imported
+    for value in ("shiojiri|FY2030-Q9", "shiojiri", "|FY2030-Q1", "shiojiri|FY2030-Q1|x"):
+        reply = await press(core, COORD_S, "kpi.open", value, "2030-07-02T10:00")
+        assert "このボタンは古くなっています" in reply.text, value
+    reply = await press(core, COORD_S, "kpi.confirm", "shiojiri|FY2030-Q1|nothing|3", "2030-07-02T10:00")
+    assert "このボタンは古くなっています" in reply.text

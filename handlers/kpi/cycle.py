@@ -75,7 +75,12 @@ def schedule_cycle(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> 
     for ind in uow.kpi.indicators():
         first = max(ind.first_period, latest_closed(cal, ind.cadence, now))
         start[ind.cadence] = min(start.get(ind.cadence, first), first)
-    made = sum(schedule_close(uow, cal, period) for period in start.values())
+    made = 0
+    for period in start.values():
+        if schedule_close(uow, cal, period):
+            made += 1
+        elif closes_at(cal, period) <= now:  # that round has run: again for labs added since (keys dedupe)
+            made += uow.due.schedule(CLOSE, f"kpi:close:{period}:again:{now.isoformat()}", now, {"period": period})
     if start:
         made += schedule_digest(uow, cal, now)
     return made

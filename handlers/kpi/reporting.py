@@ -18,7 +18,7 @@ from handlers.i18n import t
 from handlers.kpi.cycle import collected, lab_name, lab_prefix, last_text, number_text, round_buttons
 from handlers.kpi.model import Indicator, Reported
 from handlers.kpi.people import remember_personal
-from handlers.kpi.status import cadence_of, pending
+from handlers.kpi.status import pending
 from handlers.kpi.validation import Checked, Invalid, check
 from handlers.messages import Action, Button, Form, FormField, Reply, Submission, Visibility
 from handlers.outcome import Outcome
@@ -41,9 +41,14 @@ def private(text: str, title: str | None = None, buttons: tuple[Button, ...] = (
     return Outcome(Reply(text, title=title, buttons=buttons, form=form, visibility=Visibility.PRIVATE))
 
 
-def parse_round(value: str) -> tuple[str, str] | None:
+def parse_round(value: str, cal: BusinessCalendar | None = None) -> tuple[str, str] | None:
+    """`shiojiri|FY2030-Q1` (a button's value, a form's context) → (lab, period); None when malformed."""
     lab, _, period = value.partition("|")
-    return (lab, period) if lab and period and "|" not in period else None
+    try:
+        (cal or BusinessCalendar()).period_bounds(period)
+    except ValueError:
+        return None
+    return (lab, period) if lab else None
 
 
 def store(uow: UnitOfWork, ind: Indicator, period: str, checked: Checked | None, reporter: str, source: str,
@@ -112,7 +117,7 @@ def report_form(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str) -
 
 
 def open_form(ctx: Context, action: Action) -> Outcome:
-    found = parse_round(action.value)
+    found = parse_round(action.value, ctx.services.calendar)
     if found is None:
         return private(t("kpi.chat.stale"))
     lab, period = found
@@ -124,7 +129,7 @@ def open_form(ctx: Context, action: Action) -> Outcome:
 
 
 def open_skip(ctx: Context, action: Action) -> Outcome:
-    found = parse_round(action.value)
+    found = parse_round(action.value, ctx.services.calendar)
     if found is None:
         return private(t("kpi.chat.stale"))
     lab, period = found
@@ -138,7 +143,7 @@ def open_skip(ctx: Context, action: Action) -> Outcome:
 
 
 def submit_report(ctx: Context, form: Submission) -> Outcome:
-    found = parse_round(form.context)
+    found = parse_round(form.context, ctx.services.calendar)
     if found is None:
         return private(t("kpi.chat.stale"))
     lab, period = found
@@ -207,14 +212,13 @@ def skip(ctx: Context, lab: str, period: str, reason: str, source: str) -> Outco
 
 
 def submit_skip(ctx: Context, form: Submission) -> Outcome:
-    found = parse_round(form.context)
+    found = parse_round(form.context, ctx.services.calendar)
     if found is None:
         return private(t("kpi.chat.stale"))
     lab, period = found
     decision = _allowed(ctx, lab)
     if not decision.allowed:
         return policy.refused(decision, form.lang)
-    cadence_of(ctx.services.calendar, period)
     return skip(ctx, lab, period, form.values.get("reason", ""), "form")
 
 
