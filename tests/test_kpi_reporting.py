@@ -20,7 +20,7 @@ from bot.web.kpi_admin import KPI_ASSETS, KPI_PAGE, kpi_page
 from handlers.address import Address
 from handlers.calendar import BusinessCalendar
 from handlers.kpi.charts import chart_png
-from handlers.kpi.cycle import overdue_chart
+from handlers.kpi.cycle import overdue, overdue_chart
 from handlers.kpi.model import Indicator
 from handlers.kpi.validation import Invalid, check
 from handlers.messages import Inbound
@@ -204,6 +204,11 @@ async def test_the_admin_matrix_and_the_digest_chart(imported: Core) -> None:
         # After the chase's last grade (7/19), both labs still miss indicators: 塩尻 one, 津山 two.
         figure = overdue_chart(uow, BusinessCalendar(), at("2030-07-25T10:00"))
     assert "✓ 報告済み 42 (FY2030-Q1)" in html and "✗ 期限切れ" in html
+    with core.units() as uow:  # a quarter later, a lab that never answered is listed for both quarters
+        later = overdue(uow, BusinessCalendar(), at("2030-10-25T10:00"))
+    assert {(lab, period): [i.key for i in inds] for (lab, period), inds in later.items()} == {
+        ("shiojiri", "FY2030-Q1"): ["seminars"], ("shiojiri", "FY2030-Q2"): ["members", "seminars"],
+        ("tsuyama", "FY2030-Q1"): ["members", "rate"], ("tsuyama", "FY2030-Q2"): ["members", "rate"]}
     bars = figure.axes[0].patches
     assert len(bars) == 2 and [b.get_height() for b in bars] == [1, 2]
     png = chart_png(figure)

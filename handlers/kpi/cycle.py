@@ -25,8 +25,8 @@ from handlers.calendar import JST, BusinessCalendar, to_jst
 from handlers.context import Context
 from handlers.i18n import t
 from handlers.kpi import people
-from handlers.kpi.model import Indicator, State
-from handlers.kpi.status import cadence_of, closes_at, due_day, latest_closed, pending, status_rows
+from handlers.kpi.model import Indicator
+from handlers.kpi.status import cadence_of, closes_at, due_day, latest_closed, pending
 from handlers.messages import Button, Reply, ReplyKind
 from handlers.outcome import Outcome, Send
 from handlers.ports import UnitOfWork
@@ -41,6 +41,7 @@ KINDS = (CLOSE, REMIND, LATE, DIGEST)
 CHASE_AT = dt.time(9, 0)  # reminders go out at the start of the business day (JST)
 DIGEST_AT = dt.time(9, 30)
 GRACE_DAYS = 3  # business days before the due day (reminder) and after it (late)
+LOOKBACK = 4  # periods of each cadence the digest looks back over
 GRADES = (("remind-before", REMIND, -GRACE_DAYS), ("remind-due", REMIND, 0), ("late", LATE, GRACE_DAYS))
 OVERDUE_CHART = "/admin/kpi/overdue.png"
 
@@ -219,15 +220,22 @@ def late(ctx: Context, step: DueStep) -> Outcome:
 
 def overdue(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> dict[tuple[str, str], list[Indicator]]:
     """(lab, period) → its indicators still missing after the lab's last grade of the chase (3 business days
-    past the due day), as of `now`: the labs the secretariat is told about."""
+    past the due day), as of `now`, looking back LOOKBACK periods: the labs the secretariat is told about."""
     today = to_jst(now).date()
-    by_key = {(i.lab, i.key): i for i in uow.kpi.indicators()}
+    chosen: list[tuple[Indicator, str]] = []
+    for ind in uow.kpi.indicators():
+        period = latest_closed(cal, ind.cadence, now)
+        for _ in range(LOOKBACK):
+            if period < ind.first_period:
+                break
+            chosen.append((ind, period))
+            period = cal.period_of(cal.period_bounds(period)[0] - dt.timedelta(days=1), ind.cadence)  # type: ignore[arg-type]
+    current = uow.kpi.current(periods=sorted({p for _, p in chosen}))
     out: dict[tuple[str, str], list[Indicator]] = defaultdict(list)
-    for row in status_rows(uow.kpi, cal, now):
-        ind = by_key[(row.lab, row.indicator)]
-        if row.state == State.LATE and today >= cal.add_business_days(cal.due_date(row.period, ind.due_days),
-                                                                      GRACE_DAYS):
-            out[(row.lab, row.period)].append(ind)
+    for ind, period in chosen:
+        if (ind.id, period) not in current and \
+                today >= cal.add_business_days(cal.due_date(period, ind.due_days), GRACE_DAYS):
+            out[(ind.lab, period)].append(ind)
     return dict(sorted(out.items()))
 
 
