@@ -114,8 +114,9 @@ def round_buttons(lab: str, period: str, lang: str = "ja") -> tuple[Button, ...]
             Button(t("kpi.button.skip", lang), "kpi.skip", value))
 
 
-def _day(day: dt.date) -> str:
-    return f"{day.month}月{day.day}日({'月火水木金土日'[day.weekday()]})"
+def _day(day: dt.date, lang: str = "ja") -> str:
+    """`7月16日(火)`."""
+    return t("kpi.date", lang, m=day.month, d=day.day, w=t("kpi.weekdays", lang)[day.weekday()])
 
 
 def nudge_reply(cal: BusinessCalendar, name: str, lab: str, period: str, todo: list[Indicator],
