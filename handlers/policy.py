@@ -30,6 +30,9 @@ class Act(StrEnum):
     ADMIN_VIEW = "admin.view"  # the read-only secretariat pages
     LAB_ANNOUNCE = "lab.announce"  # post to a lab's channel
     SECRETARIAT_HERE = "secretariat.here"  # make this conversation the secretariat's (Teams)
+    KPI_REPORT = "kpi.report"  # report (or skip) a lab's KPI values
+    KPI_VIEW = "kpi.view"  # see a lab's KPI values and indicators
+    KPI_MANAGE = "kpi.manage"  # change a lab's indicators (targets)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ RULES: dict[str, Rule] = {
     Act.ADMIN_VIEW: Rule(SECRETARIAT),
     Act.LAB_ANNOUNCE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
     Act.SECRETARIAT_HERE: Rule(SECRETARIAT),
+    Act.KPI_REPORT: Rule(SECRETARIAT, own_lab=LAB_STAFF),
+    Act.KPI_VIEW: Rule(SECRETARIAT, own_lab=LAB_STAFF),
+    Act.KPI_MANAGE: Rule(SECRETARIAT, own_lab=frozenset({Role.LEAD.value})),
 }
 
 

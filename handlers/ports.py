@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from handlers.address import Address
 from handlers.audit import AuditRepo
 from handlers.directory.ports import DirectoryRepo
+from handlers.kpi.ports import KpiRepo
 from handlers.outcome import Send
 
 
@@ -108,6 +109,7 @@ class UnitOfWork(Protocol):
     kv: KeyValueRepo
     directory: DirectoryRepo
     audit: AuditRepo
+    kpi: KpiRepo
 
 
 class Rephraser(Protocol):

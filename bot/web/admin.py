@@ -48,6 +48,15 @@ class AdminPage:
     render: Render
 
 
+@dataclass(frozen=True)
+class AdminAsset:
+    """A file a page shows (a chart), behind the same login: GET /admin/<path>."""
+
+    path: str  # under /admin/, e.g. "kpi/overdue.png"
+    render: Callable[[SqlUnitOfWork, Query], bytes]
+    content_type: str = "image/png"
+
+
 def _loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -199,7 +208,8 @@ def _cookie(response: web.StreamResponse, name: str, value: str, request: web.Re
                         secure=request.secure)
 
 
-def admin_routes(units: UnitsOfWork, settings: Settings, pages: Sequence[AdminPage] = ()) -> list[web.RouteDef]:
+def admin_routes(units: UnitsOfWork, settings: Settings, pages: Sequence[AdminPage] = (),
+                 assets: Sequence[AdminAsset] = ()) -> list[web.RouteDef]:
     nav = [*DIRECTORY_PAGES, *pages]
     gate = _Gate(settings.admin_token) if settings.admin_token else None
 
@@ -268,6 +278,20 @@ def admin_routes(units: UnitsOfWork, settings: Settings, pages: Sequence[AdminPa
             return _html(layout(t(item.label_key), body, nav, item.path, gate.csrf(session) if gate else None))
         return handler
 
+    def asset(item: AdminAsset) -> Callable[[web.Request], object]:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            if not allowed(request):
+                return refuse(request)
+            query = {k: v for k, v in request.query.items()}
+
+            def render() -> bytes:
+                with units() as uow:
+                    return item.render(uow, query)
+
+            return web.Response(body=await asyncio.to_thread(render), content_type=item.content_type,
+                                headers=HEADERS)
+        return handler
+
     async def index(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/admin/labs")
 
@@ -277,4 +301,5 @@ def admin_routes(units: UnitsOfWork, settings: Settings, pages: Sequence[AdminPa
     routes = [web.get("/admin", index), web.get("/admin/", index), web.get("/admin/admin.css", css),
               web.get("/admin/login", login_get), web.post("/admin/login", login_post),
               web.post("/admin/logout", logout)]
-    return routes + [web.get(f"/admin/{p.path}", page(p)) for p in nav]
+    return routes + [web.get(f"/admin/{p.path}", page(p)) for p in nav] + \
+        [web.get(f"/admin/{a.path}", asset(a)) for a in assets]

@@ -13,10 +13,12 @@ from bot.db.models.directory import (
     Role,
     SecretariatChannel,
 )
+from bot.db.models.kpi import KpiIndicator, KpiValue
 from bot.db.models.work import DueWork, InboxItem, KeyValue, Lease, OutboxMessage
 
 __all__ = [
     "AuditLog", "Base", "ConversationReference", "Created", "DueWork", "ExpertAttribute", "ExpertProfile", "Feedback",
-    "HandoffRequest", "InboxItem", "KeyValue", "Lab", "LabMember", "Lease", "OutboxMessage", "Person", "PersonRole",
+    "HandoffRequest", "InboxItem", "KeyValue", "KpiIndicator", "KpiValue", "Lab", "LabMember", "Lease",
+    "OutboxMessage", "Person", "PersonRole",
     "ProcessedEvent", "QuestionLog", "Role", "SecretariatChannel", "ShortText", "TZDateTime", "utcnow",
 ]

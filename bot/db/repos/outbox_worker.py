@@ -38,9 +38,9 @@ def _ready(table: Table, due_column: str, now: dt.datetime) -> Any:
 
 
 def claim_rows(session: Session, table: Table, due_column: str, worker: str, now: dt.datetime, limit: int,
-               claim_s: float, extra: dict[str, Any] | None = None) -> Sequence[Any]:
-    """Claim up to `limit` ready rows of `table` for `worker`; the claimed rows (all columns)."""
-    ready = _ready(table, due_column, now)
+               claim_s: float, extra: dict[str, Any] | None = None, where: Any = None) -> Sequence[Any]:
+    """Claim up to `limit` ready rows of `table` for `worker` (and `where`); the claimed rows (all columns)."""
+    ready = _ready(table, due_column, now) if where is None else and_(_ready(table, due_column, now), where)
     inner = select(table.c.id).where(ready).order_by(table.c[due_column]).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         inner = inner.with_for_update(skip_locked=True)
@@ -134,14 +134,16 @@ def mark_done_sql(session: Session, row_id: int, now: dt.datetime) -> bool:
 
 
 class SqlDueQueue:
-    """scheduler.due.DueStore on SQLite and PostgreSQL."""
+    """scheduler.due.DueStore on SQLite and PostgreSQL; with `kinds`, only steps of those kinds."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, kinds: Sequence[str] = ()):
         self.db = db
+        self.kinds = tuple(kinds)
 
     def claim(self, worker: str, now: dt.datetime, limit: int, claim_s: float) -> list[DueRow]:
+        where = DUE.c.kind.in_(self.kinds) if self.kinds else None
         with self.db.session() as session:
-            rows = claim_rows(session, DUE, "due_at", worker, now, limit, claim_s)
+            rows = claim_rows(session, DUE, "due_at", worker, now, limit, claim_s, where=where)
             session.commit()
         return [DueRow(r.id, r.kind, r.key, _aware(r.due_at), json.loads(r.payload or "{}"), r.attempts)
                 for r in sorted(rows, key=lambda r: (r.due_at, r.id))]
