@@ -30,6 +30,9 @@ class Act(StrEnum):
     ADMIN_VIEW = "admin.view"  # the read-only secretariat pages
     LAB_ANNOUNCE = "lab.announce"  # post to a lab's channel
     SECRETARIAT_HERE = "secretariat.here"  # make this conversation the secretariat's (Teams)
+    ANNOUNCE = "announce.send"  # compose, send, resend, cancel a broadcast; see its delivery report
+    EVENT_MANAGE = "event.manage"  # create, edit, cancel an event (lab staff: their own lab's events)
+    EVENT_ATTENDANCE = "event.attendance"  # mark who came (lab staff: their own lab's events)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ RULES: dict[str, Rule] = {
     Act.ADMIN_VIEW: Rule(SECRETARIAT),
     Act.LAB_ANNOUNCE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
     Act.SECRETARIAT_HERE: Rule(SECRETARIAT),
+    Act.ANNOUNCE: Rule(SECRETARIAT),
+    Act.EVENT_MANAGE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
+    Act.EVENT_ATTENDANCE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
 }
 
 

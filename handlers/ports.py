@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from handlers.address import Address
 from handlers.audit import AuditRepo
 from handlers.directory.ports import DirectoryRepo
+from handlers.events.ports import EventsRepo
 from handlers.outcome import Send
 
 
@@ -108,6 +109,7 @@ class UnitOfWork(Protocol):
     kv: KeyValueRepo
     directory: DirectoryRepo
     audit: AuditRepo
+    events: EventsRepo
 
 
 class Rephraser(Protocol):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from handlers import answers, directory_commands, handoff, help, secretariat
+from handlers import announce, answers, directory_commands, handoff, help, secretariat
+from handlers.events import usecase as events
 from handlers.routes import Routes
 
-USE_CASES = (help, answers, handoff, secretariat, directory_commands)
+USE_CASES = (help, answers, handoff, secretariat, directory_commands, announce, events)
 
 
 def build_routes() -> Routes:
