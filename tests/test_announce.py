@@ -4,42 +4,18 @@ presses through the dispatcher, the delivery report, resends, scheduling and the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.app import Core, build_core
-from bot.config import Settings
-from bot.directory.service import import_files
+from bot.app import Core
 from handlers.address import Address
 from handlers.events.audience import AudienceError, parse, recipients
 from handlers.messages import Action
-from knowledge.live import LiveKnowledge
-from tests.conftest import SettingsFactory
-from tests.events_helpers import DIRECTORY, dxlab, keys_like, posted_keys
-from tests.fake_slack import BOT_TOKEN, FakeSlack
+from tests.events_helpers import dxlab, keys_like, posted_keys
+from tests.fake_slack import FakeSlack
 
-
-@pytest.fixture
-def settings(make_settings: SettingsFactory, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch,
-             tmp_path: Path) -> Settings:
-    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake_slack.api_url, "DXLAB_SEND_RATE": "0",
-           "DXLAB_OUTBOX_MAX_ATTEMPTS": "1", "DXLAB_PUBLIC_URL": "https://dxlab.example.jp", "DXLAB_KB_WATCH": "0"}
-    settings = make_settings(**env)
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    for name, value in {**env, "DXLAB_DATABASE_URL": settings.database_url}.items():
-        monkeypatch.setenv(name, value)
-    return settings
-
-
-@pytest.fixture
-async def core(settings: Settings, bundled_knowledge: LiveKnowledge) -> AsyncIterator[Core]:
-    core = build_core(settings, bundled_knowledge)
-    plan = import_files(core.units, [("directory.yaml", DIRECTORY)], "test")
-    assert not plan.errors, plan.errors
-    yield core
-    core.close()
+pytest_plugins = ["tests.events_fixtures"]  # the settings and core fixtures
 
 
 def targets(core: Core, spec: str, dm: bool = False) -> list[str]:
@@ -97,7 +73,8 @@ async def test_send_report_acknowledge_and_resend(core: Core, fake_slack: FakeSl
     assert resent["resent"] == 2
     await dxlab("jobs", "run-due", "--now", "2031-06-02T10:10:00+09:00")
     assert keys_like(fake_slack, "announce:1:") == sorted(
-        [f"announce:1:{lab}" for lab in ok + [failed_lab]] + [f"announce:1:{lab}:again1" for lab in ok[1:] + [failed_lab]])
+        [f"announce:1:{lab}" for lab in [*ok, failed_lab]]
+        + [f"announce:1:{lab}:again1" for lab in [*ok[1:], failed_lab]])
     again = [p for p in fake_slack.calls_to("chat.postMessage") if ":again1" in p["metadata"]["event_payload"]["key"]]
     assert all("【再送】公募開始のお知らせ" in p["text"] for p in again)
     await dxlab("announce", "resend", "1", "--unacknowledged")  # again: a new round, not a duplicate of round 1
@@ -107,12 +84,12 @@ async def test_send_report_acknowledge_and_resend(core: Core, fake_slack: FakeSl
 async def test_scheduled_cancel_and_completion_summary(core: Core, fake_slack: FakeSlack, tmp_path: Path) -> None:
     notice = tmp_path / "notice.md"
     notice.write_text("# ガイドライン改訂\n\n運営ガイドラインを改訂しました。\n", encoding="utf-8")
-    code, first = await dxlab("announce", "send", "--to", "region:中部", "--file", str(notice),
+    _, first = await dxlab("announce", "send", "--to", "region:中部", "--file", str(notice),
                               "--at", "2031-07-01T10:00", "--json")
-    code, second = await dxlab("announce", "send", "--to", "lab:osaka", "--text", "取り消す予定",
+    _, second = await dxlab("announce", "send", "--to", "lab:osaka", "--text", "取り消す予定",
                                "--at", "2031-07-01T10:00", "--json")
     assert (first["recipients"], second["recipients"]) == (2, 1)
-    code, report = await dxlab("announce", "report", str(first["announcement"]), "--json")
+    _, report = await dxlab("announce", "report", str(first["announcement"]), "--json")
     assert (report["state"], report["pending"], report["title"]) == ("scheduled", 2, "ガイドライン改訂")
     assert (await dxlab("announce", "cancel", str(second["announcement"])))[0] == 0
     assert (await dxlab("announce", "cancel", str(second["announcement"])))[0] == 1  # once only
