@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 from bot.cli import main
+from knowledge.vocabulary import vocabulary
 from tests.fake_slack import FakeSlack
 
 DIRECTORY = """
@@ -52,3 +53,11 @@ def posted_keys(fake: FakeSlack) -> Counter[str]:
 
 def keys_like(fake: FakeSlack, prefix: str) -> list[str]:
     return sorted(k for k in posted_keys(fake) if k.startswith(prefix))
+
+
+def many_labs(count: int) -> str:
+    """A directory file of `count` labs across every prefecture, lab N in Slack channel C{N:07d}."""
+    prefectures = vocabulary().prefectures
+    rows = [f"  - {{id: lab{n:03d}, name: ラボ{n}, prefecture: {prefectures[n % len(prefectures)]}, "
+            f"round: {n % 3 + 1}, slack_channel: C{n:07d}}}" for n in range(count)]
+    return "labs:\n" + "\n".join(rows) + "\n"
