@@ -216,12 +216,10 @@ def cmd_event_report(args: argparse.Namespace) -> int:
     if found is None:
         return fail(f"no event {args.id}")
     if args.csv:
-        write_csv(sys.stdout, rows, ATTENDANCE_COLUMNS)
+        write_csv(sys.stdout, rows, after.ATTENDANCE_COLUMNS)
         return 0
     return out(args, {**found, "people": rows}, lambda: "\n".join(f"{k}: {v}" for k, v in found.items()))
 
-
-ATTENDANCE_COLUMNS = ("person", "name", "lab_id", "answer", "status", "answered_at", "attended", "score", "comment")
 
 
 def write_csv(stream: Any, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:

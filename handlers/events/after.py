@@ -18,6 +18,7 @@ from handlers.outcome import Lane, Send
 
 SURVEY_FORM = "event.survey"
 SCORES = ("5", "4", "3", "2", "1")
+ATTENDANCE_COLUMNS = ("person", "name", "lab_id", "answer", "status", "answered_at", "attended", "score", "comment")
 
 
 def survey_form(event_id: int, title: str) -> Form:
