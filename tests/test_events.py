@@ -232,3 +232,20 @@ async def test_attendance_survey_and_summary(imported: Core, fake_slack: FakeSla
     row = next(line for line in lines if line.startswith("nagano-co,"))
     assert row.startswith("nagano-co,長野 花子,nagano,yes,going,") and row.endswith("True,5,事例が参考になりました")
     assert (await dxlab("events", "attend", "1", "stranger"))[0] == 1
+
+
+async def test_a_lab_cancels_its_own_event_but_not_anothers(core: Core, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    path = tmp_path / "events.yaml"
+    path.write_text("events:\n"
+                    "  - {title: 長野ラボ勉強会, start: 2031-06-12 15:00, end: 2031-06-12 17:00, venue: 長野市,"
+                    " organiser: 長野ラボ, organiser_lab: nagano, audience: 'lab:nagano'}\n"
+                    "  - {title: 全国交流会, start: 2031-06-20 15:00, end: 2031-06-20 17:00, venue: 東京都,"
+                    " organiser: 事務局, audience: all}\n", encoding="utf-8")
+    assert (await dxlab("events", "import", str(path)))[0] == 0
+    await press(core, NB, "yes")
+    other = await core.dispatcher.message(Inbound(NC, "イベント中止 2 都合により", True))
+    assert other is not None and "ラボ" in other.text and "中止しました" not in other.text
+    own = await core.dispatcher.message(Inbound(NC, "イベント中止 1 講師の都合により", True))
+    assert own is not None and "「長野ラボ勉強会」を中止しました。回答した 1名" in own.text
+    _, listed = await dxlab("events", "list", "--all", "--json")
+    assert [(e["title"], e["state"]) for e in listed] == [("長野ラボ勉強会", "cancelled"), ("全国交流会", "open")]

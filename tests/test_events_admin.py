@@ -116,3 +116,29 @@ async def test_attendance_from_the_event_page_sends_surveys(core: Core, serve: S
     assert {row.split(",")[0]: row.split(",")[6] for row in rows[1:]} == {"nagano-co": "True", "gifu-lead": "False"}
     async with http.get(f"{base}/admin/events") as r:
         assert "中部交流会" in await r.text()
+
+
+async def test_with_a_login_the_session_token_guards_the_forms(core: Core, serve: Serve,
+                                                               http: aiohttp.ClientSession) -> None:
+    guarded = replace(core, settings=replace(core.settings, admin_token="s3cret-token"))
+    base = await serve(guarded)
+    async with http.get(f"{base}/admin/login") as r:
+        login = TOKEN.search(await r.text()).group(1)  # type: ignore[union-attr]
+    async with http.post(f"{base}/admin/login", data={"csrf": login, "token": "s3cret-token"}) as r:
+        assert r.status == 200
+    async with http.get(f"{base}/admin/events/new") as r:
+        token = TOKEN.search(await r.text()).group(1)  # type: ignore[union-attr]
+    event = {"title": "オンライン交流会", "start": "2031-06-12 15:00", "end": "2031-06-12 14:00",
+             "online_url": "https://meet.example.jp/x", "organiser": "事務局", "audience": "round:3", "capacity": "20"}
+    async with http.post(f"{base}/admin/events/new", data={**event, "csrf": token}) as r:
+        assert "end is before start" in await r.text()  # the events file's own checks
+    async with http.post(f"{base}/admin/events/new", data={**event, "end": "2031-06-12 16:00", "csrf": "forged"},
+                         allow_redirects=False) as r:
+        assert r.status == 403
+    async with http.post(f"{base}/admin/events/new", data={**event, "end": "2031-06-12 16:00", "csrf": token}) as r:
+        assert r.status == 200 and str(r.url).endswith("/admin/events/1")
+    assert outbox_keys(core) == ["announce:1:gifu", "announce:1:osaka"]
+    await core.dispatcher.action(Action(Address("slack", "C0LAB003", "U0OC"), "event.rsvp", "1:yes"))
+    async with http.post(f"{base}/admin/events/1/cancel", data={"csrf": token}) as r:
+        assert r.status == 200
+    assert "event:1:cancel:osaka-co" in outbox_keys(core)

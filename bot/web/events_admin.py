@@ -12,7 +12,7 @@ import datetime as dt
 import hmac
 import io
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from html import escape
 from typing import Any
 
@@ -24,9 +24,10 @@ from bot.web.admin import COOKIE, HEADERS, AdminPage, Query, _Gate, from_this_ma
 from handlers.announce import parse_at
 from handlers.audit import AuditEntry
 from handlers.calendar import BusinessCalendar
-from handlers.events import after, broadcast
+from handlers.events import after, broadcast, rsvp
 from handlers.events.audience import AudienceError
 from handlers.events.broadcast import Desk
+from handlers.events.importer import EventFileError, plan
 from handlers.events.model import EventSettings, parse_offsets
 from handlers.events.render import when
 from handlers.i18n import t
@@ -34,6 +35,7 @@ from handlers.outcome import Send
 
 LOCAL_CSRF = "dxlab_events_csrf"
 ACTOR = "admin:web"
+TOKEN_KEY = web.RequestKey("events_admin_csrf", str)
 DELIVERY_COLUMNS = ("target", "state", "reason", "acknowledged")
 
 
@@ -72,7 +74,8 @@ def events_page(uow: SqlUnitOfWork, q: Query) -> str:
         rows.append([_link(f"/admin/events/{e.id}", e.id), escape(e.title), escape(when(e.starts_at)),
                      escape(e.state), str(s["going"]), str(s["waitlisted"]), str(s["attended"]),
                      escape(str(s["survey_average"] or "-"))])
-    return _rows(("id", "title", "starts_at", "state", "going", "waitlisted", "attended", "score"), rows)
+    return (f'<p>{_link("/admin/events/new", t("admin.events.compose_event"))}</p>'
+            + _rows(("id", "title", "starts_at", "state", "going", "waitlisted", "attended", "score"), rows))
 
 
 PAGES = (AdminPage("announcements", "admin.nav.announcements", announcements_page),
@@ -88,21 +91,17 @@ class _Csrf:
     def allowed(self, request: web.Request) -> bool:
         return self.gate.valid(request.cookies.get(COOKIE)) if self.gate else from_this_machine(request)
 
-    def token(self, request: web.Request) -> tuple[str, bool]:
-        """(token, whether a new double-submit cookie must be set)"""
+    def token(self, request: web.Request) -> str:
+        """The token this request's forms carry (new ones get a double-submit cookie from `page`)."""
         if self.gate:
-            return self.gate.csrf(request.cookies.get(COOKIE, "")), False
-        current = request.cookies.get(LOCAL_CSRF)
-        return (current, False) if current else (secrets.token_urlsafe(24), True)
+            return self.gate.csrf(request.cookies.get(COOKIE, ""))
+        if TOKEN_KEY not in request:
+            request[TOKEN_KEY] = request.cookies.get(LOCAL_CSRF) or secrets.token_urlsafe(24)
+        return request[TOKEN_KEY]
 
     def valid(self, request: web.Request, sent: str) -> bool:
-        expected = self.token(request)[0] if self.gate else request.cookies.get(LOCAL_CSRF, "")
+        expected = self.token(request) if self.gate else request.cookies.get(LOCAL_CSRF, "")
         return bool(expected) and hmac.compare_digest(sent, expected)
-
-
-def _form(action: str, token: str, label: str, fields: str = "", style: str = "") -> str:
-    return (f'<form method="post" action="{escape(action)}" {style}><input type="hidden" name="csrf" '
-            f'value="{escape(token)}">{fields}<button type="submit">{escape(label)}</button></form>')
 
 
 def _compose_fields() -> str:
@@ -114,6 +113,34 @@ def _compose_fields() -> str:
             + field("text", "admin.events.text", '<textarea name="text" rows="8" cols="70" required></textarea>')
             + field("at", "admin.events.at", '<input name="at" placeholder="2031-05-12 10:00">')
             + f'<p><label><input type="checkbox" name="dm" value="yes"> {escape(t("admin.events.dm"))}</label></p>')
+
+
+EVENT_FIELDS = (("title", "admin.events.subject", True), ("start", "admin.events.start", True),
+                ("end", "admin.events.end", True), ("venue", "admin.events.venue", False),
+                ("online_url", "admin.events.online", False), ("organiser", "admin.events.organiser", True),
+                ("audience", "admin.events.audience", True), ("capacity", "admin.events.capacity", False),
+                ("rsvp_deadline", "admin.events.deadline", False), ("announce_at", "admin.events.at", False))
+
+
+def _event_fields(values: Mapping[str, str]) -> str:
+    parts = [f'<p><label>{escape(t(key))}<br><input name="{name}" size="60" value="{escape(values.get(name, ""))}"'
+             f'{" required" if required else ""}></label></p>' for name, key, required in EVENT_FIELDS]
+    parts.append(f'<p><label>{escape(t("admin.events.description"))}<br><textarea name="description" rows="6" '
+                 f'cols="70">{escape(values.get("description", ""))}</textarea></label></p>')
+    return "".join(parts)
+
+
+def _event_item(values: Mapping[str, str]) -> dict[str, object]:
+    """The form as one entry of an events file, so the file's checks apply (handlers.events.importer)."""
+    item: dict[str, object] = {k: v.strip() for k, v in values.items() if v.strip()}
+    if "capacity" in item:
+        capacity = str(item["capacity"])
+        item["capacity"] = int(capacity) if capacity.isdigit() else capacity
+    return item
+
+
+def _created(made: tuple[int, int, int, list[Send]]) -> tuple[tuple[int, int, int, list[Send]], list[Send]]:
+    return made, made[3]
 
 
 def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...], name: str) -> web.Response:
@@ -145,13 +172,15 @@ def events_admin_routes(units: UnitsOfWork, settings: Settings) -> list[web.Rout
                 return result
         return asyncio.to_thread(run)
 
+    def post_form(request: web.Request, action: str, label: str, fields: str = "") -> str:
+        return (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf" '
+                f'value="{escape(csrf.token(request))}">{fields}<button type="submit">{escape(label)}</button></form>')
+
     def page(request: web.Request, title: str, body: str, current: str) -> web.Response:
-        token, fresh = csrf.token(request)
-        html = layout(title, body.replace("{csrf}", escape(token)), nav, current,
-                      csrf.gate.csrf(request.cookies.get(COOKIE, "")) if csrf.gate else None)
+        html = layout(title, body, nav, current, csrf.token(request) if csrf.gate else None)
         response = web.Response(text=html, content_type="text/html", charset="utf-8", headers=HEADERS)
-        if fresh:
-            response.set_cookie(LOCAL_CSRF, token, path="/admin", httponly=True, samesite="Strict")
+        if csrf.gate is None and request.cookies.get(LOCAL_CSRF) != csrf.token(request):
+            response.set_cookie(LOCAL_CSRF, csrf.token(request), path="/admin", httponly=True, samesite="Strict")
         return response
 
     def guard(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -175,7 +204,7 @@ def events_admin_routes(units: UnitsOfWork, settings: Settings) -> list[web.Rout
         return int(raw)
 
     async def compose_get(request: web.Request) -> web.StreamResponse:
-        body = _form("/admin/announcements/new", "{csrf}", t("admin.events.preview"), _compose_fields())
+        body = post_form(request, "/admin/announcements/new", t("admin.events.preview"), _compose_fields())
         return page(request, t("admin.events.compose"), body, "announcements")
 
     async def compose_post(request: web.Request) -> web.StreamResponse:
@@ -188,7 +217,7 @@ def events_admin_routes(units: UnitsOfWork, settings: Settings) -> list[web.Rout
                                                            send_at=send_at, draft=True), []), "announce.compose")
         except AudienceError as exc:
             return page(request, t("admin.events.compose"), f'<p class="error">{escape(t(exc.key, term=exc.term))}</p>'
-                        + _form("/admin/announcements/new", "{csrf}", t("admin.events.preview"), _compose_fields()),
+                        + post_form(request, "/admin/announcements/new", t("admin.events.preview"), _compose_fields()),
                         "announcements")
         except ValueError:
             return page(request, t("admin.events.compose"), f'<p class="error">'
@@ -205,12 +234,12 @@ def events_admin_routes(units: UnitsOfWork, settings: Settings) -> list[web.Rout
         base = f"/admin/announcements/{announcement_id}"
         actions = []
         if a.state == "draft":
-            actions.append(_form(f"{base}/confirm", "{csrf}", t("admin.events.confirm")))
+            actions.append(post_form(request, f"{base}/confirm", t("admin.events.confirm")))
         if a.state in ("draft", "scheduled"):
-            actions.append(_form(f"{base}/cancel", "{csrf}", t("admin.events.cancel")))
+            actions.append(post_form(request, f"{base}/cancel", t("admin.events.cancel")))
         if a.state == "sent":
-            actions += [_form(f"{base}/resend-failed", "{csrf}", t("admin.events.resend_failed")),
-                        _form(f"{base}/resend-unacknowledged", "{csrf}", t("admin.events.resend_unacknowledged"))]
+            actions += [post_form(request, f"{base}/resend-failed", t("admin.events.resend_failed")),
+                        post_form(request, f"{base}/resend-unacknowledged", t("admin.events.resend_unacknowledged"))]
         rows = [(f["target"], f["reason"]) for f in found["failures"]]
         body = (f"<pre>{escape(t('announce.report.text', **found))}</pre>"
                 f"<h2>{escape(a.title)}</h2><pre>{escape(a.body)}</pre>" + "".join(actions)
@@ -254,8 +283,35 @@ def events_admin_routes(units: UnitsOfWork, settings: Settings) -> list[web.Rout
                         [(p["person"], p["name"], p["lab_id"], t(f"event.answer.{p['answer']}"), p["status"],
                           p["attended"], p["score"], p["comment"]) for p in people])
                 + f"<h2>{escape(t('admin.events.attendance'))}</h2><p>{escape(t('admin.events.attendance_hint'))}</p>"
-                + _form(f"/admin/events/{event_id}/attendance", "{csrf}", t("admin.events.save"), ticks))
+                + post_form(request, f"/admin/events/{event_id}/attendance", t("admin.events.save"), ticks)
+                + ("" if found["state"] == "cancelled" else
+                   post_form(request, f"/admin/events/{event_id}/cancel", t("admin.events.cancel_event"))))
         return page(request, found["title"], body, "events")
+
+    async def event_new_get(request: web.Request) -> web.StreamResponse:
+        body = post_form(request, "/admin/events/new", t("admin.events.create"), _event_fields({"audience": "all"}))
+        return page(request, t("admin.events.compose_event"), body, "events")
+
+    async def event_new_post(request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        names = [name for name, _, _ in EVENT_FIELDS] + ["description"]
+        values = {name: str(form.get(name, "")) for name in names}
+        try:
+            (p,) = plan({"events": [_event_item(values)]})
+            made = await work(lambda d: _created(rsvp.create(d, p.event, ACTOR, send_at=p.announce_at)),
+                              "event.create")
+        except (EventFileError, AudienceError, ValueError) as exc:
+            error = t(exc.key, term=exc.term) if isinstance(exc, AudienceError) else \
+                t(str(exc)) if str(exc).startswith("event.") else str(exc)
+            body = f'<p class="error">{escape(error)}</p>' + post_form(
+                request, "/admin/events/new", t("admin.events.create"), _event_fields(values))
+            return page(request, t("admin.events.compose_event"), body, "events")
+        raise web.HTTPSeeOther(f"/admin/events/{made[0]}")
+
+    async def event_cancel(request: web.Request) -> web.StreamResponse:
+        event_id = number(request)
+        await work(lambda d: (None, rsvp.cancel(d, event_id) or []), "event.cancel", f"event:{event_id}")
+        raise web.HTTPSeeOther(f"/admin/events/{event_id}")
 
     async def attendance(request: web.Request) -> web.StreamResponse:
         event_id = number(request)
@@ -277,6 +333,9 @@ def events_admin_routes(units: UnitsOfWork, settings: Settings) -> list[web.Rout
             web.get(r"/admin/announcements/{id:\d+}.csv", guard(announcement_csv)),
             web.get(r"/admin/announcements/{id:\d+}", guard(announcement)),
             web.post(r"/admin/announcements/{id:\d+}/{verb}", guard(announcement_post)),
+            web.get("/admin/events/new", guard(event_new_get)),
+            web.post("/admin/events/new", guard(event_new_post)),
+            web.post(r"/admin/events/{id:\d+}/cancel", guard(event_cancel)),
             web.get(r"/admin/events/{id:\d+}.csv", guard(event_csv)),
             web.get(r"/admin/events/{id:\d+}", guard(event)),
             web.post(r"/admin/events/{id:\d+}/attendance", guard(attendance))]

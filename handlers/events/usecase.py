@@ -143,10 +143,27 @@ def attendance(ctx: Context, msg: Inbound) -> Outcome:
     return Outcome(notice(t("event.attendance.done", title=event.title, count=count, surveys=len(sends))), sends)
 
 
+def cancel_event(ctx: Context, msg: Inbound) -> Outcome:
+    """`イベント中止 ID 理由`: the secretariat, or the staff of the lab that organises it."""
+    number, _, reason = msg.text.strip().partition(" ")
+    event_id = parse_id(number)
+    event = ctx.uow.events.event(event_id) if event_id is not None else None
+    if event is None:
+        return Outcome(notice(t("event.cancel_usage")))
+    decision = policy.check(ctx, policy.Act.EVENT_MANAGE, lab=event.organiser_lab, target=f"event:{event.id}")
+    if not decision.allowed:
+        return policy.refused(decision, msg.lang)
+    sends = rsvp.cancel(Desk.of(ctx), event.id, reason.strip())
+    if sends is None:
+        return Outcome(notice(t("event.closed", title=event.title)))
+    return Outcome(notice(t("event.cancel_done", title=event.title, count=len(sends))), sends)
+
+
 def register(routes: Routes) -> None:
     routes.action(RSVP)(pressed)
     routes.step(rsvp.REMIND_STEP)(remind_due)
     routes.form(after.SURVEY_FORM)(survey_submitted)
     routes.command("イベント", "events", usage="event.usage")(upcoming)
     routes.command("出席", "attendance", usage="event.attendance.usage_line")(attendance)
+    routes.command("イベント中止", "event cancel", usage="event.cancel_usage_line")(cancel_event)
     routes.intent("event")(upcoming)
