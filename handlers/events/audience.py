@@ -121,11 +121,15 @@ def recipients(audience: Audience, directory: DirectoryRepo, dm_coordinators: bo
                     continue
                 out.setdefault(person.id, _dm(person, mine[0] if mine else None))
         return sorted(out.values(), key=lambda r: r.target)
+    coordinators: dict[str, list[Person]] = {}
+    if dm_coordinators:
+        for person in directory.people(role=Role.COORDINATOR):
+            for lab_id in person.labs:
+                coordinators.setdefault(lab_id, []).append(person)
     found = []
     for lab in labs:
         address = lab_address(lab)
         found.append(Recipient(lab.id, address.to_json() if address else "", lab.id))
-        if dm_coordinators:
-            found += [_dm(p, lab.id) for p in directory.people(role=Role.COORDINATOR, lab=lab.id)]
+        found += [_dm(p, lab.id) for p in coordinators.get(lab.id, ())]
     unique = {r.target: r for r in found}
     return sorted(unique.values(), key=lambda r: r.target)

@@ -60,6 +60,10 @@ class EventsRepo(Protocol):
         """Write every field of `event` (its id names the row); the caller bumps the version."""
         ...
 
+    def lock_event(self, event_id: int) -> None:
+        """Serialise changes to one event's answers for the rest of the transaction (the capacity check)."""
+        ...
+
     def event(self, event_id: int) -> EventInfo | None: ...
 
     def events(self, starting_after: dt.datetime, starting_before: dt.datetime | None = None,

@@ -60,6 +60,7 @@ def counts(desk: Desk, event_id: int) -> tuple[int, int]:
 def answer(desk: Desk, event: EventInfo, address: Address, choice: Answer) -> tuple[RsvpRecord, list[Send]]:
     """Record an answer; a place given up promotes the first on the waitlist."""
     ref, name, person = who(desk, address)
+    desk.uow.events.lock_event(event.id)
     before = desk.uow.events.rsvp(event.id, ref)
     kept = before is not None and before.status in (Status.GOING, Status.WAITLISTED)
     if choice == Answer.YES and kept and before is not None:

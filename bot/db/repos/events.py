@@ -155,6 +155,11 @@ class SqlEvents:
         values = {f: getattr(event, f) for f in EVENT_FIELDS if f != "id"}
         self.session.execute(update(m.Event).where(m.Event.id == event.id).values(values))
 
+    def lock_event(self, event_id: int) -> None:
+        # A no-op write: the row lock (PostgreSQL) or the database's write lock (SQLite) is taken now, so two
+        # answers for the last place are counted one after the other, never both against the same count.
+        self.session.execute(update(m.Event).where(m.Event.id == event_id).values(version=m.Event.version))
+
     def event(self, event_id: int) -> EventInfo | None:
         row = self.session.get(m.Event, event_id)
         return _event(row) if row else None
