@@ -126,3 +126,17 @@ async def test_chat_compose_preview_confirm_needs_the_secretariat(core: Core, fa
     assert "配信を始めました" in done.text
     await dxlab("jobs", "run-due", "--now", (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat())
     assert keys_like(fake_slack, "announce:1:") == ["announce:1:dm:osaka-co", "announce:1:gifu", "announce:1:osaka"]
+
+
+async def test_cli_refuses_what_it_cannot_do(core: Core, capfd: pytest.CaptureFixture[str]) -> None:
+    assert (await dxlab("announce", "send", "--to", "region:火星", "--text", "x"))[0] == 2
+    assert "知らない地域ブロック" in capfd.readouterr().err
+    assert (await dxlab("announce", "send", "--to", "lab:nowhere", "--text", "x"))[0] == 2
+    assert "該当するラボ・関係者がいません" in capfd.readouterr().err
+    assert (await dxlab("announce", "send", "--to", "all", "--text", "  "))[0] == 2
+    assert (await dxlab("announce", "send", "--to", "all", "--text", "x", "--at", "来週"))[0] == 2
+    assert (await dxlab("announce", "report", "42"))[0] == 1
+    assert (await dxlab("announce", "resend", "42", "--failed"))[0] == 1
+    assert (await dxlab("events", "cancel", "42"))[0] == 1
+    with core.units() as uow:
+        assert uow.events.announcements() == []  # nothing half-made
