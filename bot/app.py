@@ -13,6 +13,7 @@ from bot.db.session import Database
 from bot.db.uow import SqlUnitOfWork, UnitsOfWork
 from handlers.context import Services
 from handlers.dispatch import Dispatcher
+from handlers.events.model import EventSettings, parse_offsets
 from handlers.faq import FaqService
 from handlers.routes import DueStep
 from handlers.usecases import build_routes
@@ -73,6 +74,7 @@ def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None
         from bot.llm import OpenAIRephraser  # the openai package is slow to import: only when used
 
         rephraser = OpenAIRephraser(settings)
-    services = Services(faq=faq, rephraser=rephraser, secretariat_slack_channel=settings.secretariat_slack_channel)
+    services = Services(faq=faq, rephraser=rephraser, secretariat_slack_channel=settings.secretariat_slack_channel,
+                        events=EventSettings(parse_offsets(settings.event_reminders), settings.public_url))
     dispatcher = Dispatcher(build_routes(), units, services)
     return Core(settings, db, units, knowledge, faq, dispatcher)

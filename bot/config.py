@@ -8,6 +8,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from handlers.events.model import parse_offsets
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3978
 
@@ -45,6 +47,8 @@ class Settings:
     secretariat_slack_channel: str = ""  # where hand-offs and escalations are posted on Slack
     send_rate: float = 5.0  # outbox: bulk messages per second per workspace (0 = unlimited)
     outbox_max_attempts: int = 8  # outbox and due steps: tries before a row is given up
+    public_url: str = ""  # how people reach this server (links to /events/{id}.ics)
+    event_reminders: str = "7d,1d,1h"  # before an event, to those who answered 参加
 
     @property
     def slack_enabled(self) -> bool:
@@ -83,6 +87,8 @@ ENV_NAMES: dict[str, str] = {
     "secretariat_slack_channel": "DXLAB_SECRETARIAT_SLACK_CHANNEL",
     "send_rate": "DXLAB_SEND_RATE",
     "outbox_max_attempts": "DXLAB_OUTBOX_MAX_ATTEMPTS",
+    "public_url": "DXLAB_PUBLIC_URL",
+    "event_reminders": "DXLAB_EVENT_REMINDERS",
 }
 
 
@@ -122,6 +128,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         raise SettingsError("DXLAB_ANSWER_THRESHOLD must be between 0 and 1")
     if settings.semantic not in ("local", "openai", "off"):
         raise SettingsError("DXLAB_SEMANTIC must be local, openai or off")
+    try:
+        parse_offsets(settings.event_reminders)
+    except ValueError as exc:
+        raise SettingsError(f"DXLAB_EVENT_REMINDERS: {exc}") from exc
     if not settings.slack_api_url.endswith("/"):
         settings = replace(settings, slack_api_url=settings.slack_api_url + "/")
     return settings

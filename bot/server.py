@@ -42,6 +42,10 @@ from bot.health import check_database
 from bot.inbox import InboxWorker
 from bot.outbound import Outbound
 from bot.web.admin import admin_routes, from_this_machine
+from bot.web.events_admin import PAGES as EVENT_PAGES
+from bot.web.events_admin import events_admin_routes
+from bot.web.events_ics import ics_routes
+from bot.web.kpi_admin import KPI_ASSETS, KPI_PAGE
 from handlers.i18n import t
 from knowledge.live import LiveKnowledge
 from scheduler.jobs import (
@@ -246,7 +250,9 @@ def build_app(core: Core, host: str, allow_unauthenticated: bool = False,
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_post("/admin/reload", _admin_reload(core.knowledge, settings.admin_token))
-    app.router.add_routes(admin_routes(core.units, settings))
+    app.router.add_routes(admin_routes(core.units, settings, pages=[*EVENT_PAGES, KPI_PAGE], assets=KPI_ASSETS))
+    app.router.add_routes(events_admin_routes(core.units, settings))
+    app.router.add_routes(ics_routes(core.units))  # public: /events/{id}.ics, linked from invitations
     app[INBOX] = worker = InboxWorker(core.db, {})
     _mount_slack(app, core, worker)
     _mount_teams(app, core, worker, host, allow_unauthenticated)

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from handlers.address import Address
 from handlers.calendar import BusinessCalendar
+from handlers.events.model import EventSettings
 from handlers.faq import FaqService
 from handlers.ports import Rephraser, UnitOfWork
 
@@ -25,6 +26,7 @@ class Services:
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     rephraser: Rephraser | None = None
     secretariat_slack_channel: str = ""  # DXLAB_SECRETARIAT_SLACK_CHANNEL
+    events: EventSettings = field(default_factory=EventSettings)  # reminders, the public URL of .ics files
 
 
 @dataclass

@@ -33,6 +33,9 @@ class Act(StrEnum):
     KPI_REPORT = "kpi.report"  # report (or skip) a lab's KPI values
     KPI_VIEW = "kpi.view"  # see a lab's KPI values and indicators
     KPI_MANAGE = "kpi.manage"  # change a lab's indicators (targets)
+    ANNOUNCE = "announce.send"  # compose, send, resend, cancel a broadcast; see its delivery report
+    EVENT_MANAGE = "event.manage"  # create, edit, cancel an event (lab staff: their own lab's events)
+    EVENT_ATTENDANCE = "event.attendance"  # mark who came (lab staff: their own lab's events)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ RULES: dict[str, Rule] = {
     Act.KPI_REPORT: Rule(SECRETARIAT, own_lab=LAB_STAFF),
     Act.KPI_VIEW: Rule(SECRETARIAT, own_lab=LAB_STAFF),
     Act.KPI_MANAGE: Rule(SECRETARIAT, own_lab=frozenset({Role.LEAD.value})),
+    Act.ANNOUNCE: Rule(SECRETARIAT),
+    Act.EVENT_MANAGE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
+    Act.EVENT_ATTENDANCE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from handlers.address import Address
 from handlers.audit import AuditRepo
 from handlers.directory.ports import DirectoryRepo
+from handlers.events.ports import EventsRepo
 from handlers.kpi.ports import KpiRepo
 from handlers.outcome import Send
 
@@ -110,6 +111,7 @@ class UnitOfWork(Protocol):
     directory: DirectoryRepo
     audit: AuditRepo
     kpi: KpiRepo
+    events: EventsRepo
 
 
 class Rephraser(Protocol):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.repos.conversations import SqlConversations, SqlKeyValue
 from bot.db.repos.directory import SqlAudit, SqlDirectory
+from bot.db.repos.events import SqlEvents
 from bot.db.repos.kpi import SqlKpi
 from bot.db.repos.questions import SqlFeedback, SqlHandoffs, SqlQuestions
 from bot.db.repos.work import SqlDueWriter, SqlOutboxWriter
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
         self.directory = SqlDirectory(session)
         self.audit = SqlAudit(session)
         self.kpi = SqlKpi(session)
+        self.events = SqlEvents(session)
 
     def commit(self) -> None:
         self.session.commit()

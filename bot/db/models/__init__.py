@@ -13,12 +13,13 @@ from bot.db.models.directory import (
     Role,
     SecretariatChannel,
 )
+from bot.db.models.events import Announcement, AnnouncementRecipient, Event, Rsvp, SurveyResponse
 from bot.db.models.kpi import KpiIndicator, KpiValue
 from bot.db.models.work import DueWork, InboxItem, KeyValue, Lease, OutboxMessage
 
 __all__ = [
-    "AuditLog", "Base", "ConversationReference", "Created", "DueWork", "ExpertAttribute", "ExpertProfile", "Feedback",
-    "HandoffRequest", "InboxItem", "KeyValue", "KpiIndicator", "KpiValue", "Lab", "LabMember", "Lease",
-    "OutboxMessage", "Person", "PersonRole",
-    "ProcessedEvent", "QuestionLog", "Role", "SecretariatChannel", "ShortText", "TZDateTime", "utcnow",
+    "Announcement", "AnnouncementRecipient", "AuditLog", "Base", "ConversationReference", "Created", "DueWork", "Event",
+    "ExpertAttribute", "ExpertProfile", "Feedback", "HandoffRequest", "InboxItem", "KeyValue", "KpiIndicator",
+    "KpiValue", "Lab", "LabMember", "Lease", "OutboxMessage", "Person", "PersonRole", "ProcessedEvent", "QuestionLog",
+    "Role", "Rsvp", "SecretariatChannel", "ShortText", "SurveyResponse", "TZDateTime", "utcnow",
 ]
