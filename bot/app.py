@@ -74,7 +74,9 @@ def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None
         from bot.llm import OpenAIRephraser  # the openai package is slow to import: only when used
 
         rephraser = OpenAIRephraser(settings)
+    routes = build_routes()
     services = Services(faq=faq, rephraser=rephraser, secretariat_slack_channel=settings.secretariat_slack_channel,
+                        command_usage=tuple(routes.usage),
                         events=EventSettings(parse_offsets(settings.event_reminders), settings.public_url))
-    dispatcher = Dispatcher(build_routes(), units, services)
+    dispatcher = Dispatcher(routes, units, services)
     return Core(settings, db, units, knowledge, faq, dispatcher)

@@ -26,6 +26,7 @@ class Services:
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     rephraser: Rephraser | None = None
     secretariat_slack_channel: str = ""  # DXLAB_SECRETARIAT_SLACK_CHANNEL
+    command_usage: tuple[str, ...] = ()  # i18n keys of every command's usage line, for help
     events: EventSettings = field(default_factory=EventSettings)  # reminders, the public URL of .ics files
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from bot.app import Core, build_core
 from handlers.address import Address
+from handlers.i18n import t
 from handlers.messages import Action, ActionName, Inbound, ReplyKind
 from tests.helpers import settings_for
 
@@ -68,7 +69,7 @@ async def test_help_and_commands(core: Core) -> None:
     assert (await core.dispatcher.message(_msg("help"))).kind == ReplyKind.HELP
     assert (await core.dispatcher.message(_msg("", command=True))).kind == ReplyKind.HELP
     unknown = await core.dispatcher.message(_msg("frobnicate now", command=True))
-    assert "「frobnicate」というコマンドはありません" in unknown.text and "/dxlab ask" in unknown.text
+    assert "「frobnicate」というコマンドはありません" in unknown.text and t("help.usage_ask") in unknown.text
     asked = await core.dispatcher.message(_msg("ask 地域DX推進ラボとは何ですか", command=True))
     assert asked.answer.answered is True
 

@@ -217,7 +217,7 @@ async def test_slash_help_is_shown_only_to_the_user(http, server, fake_slack) ->
     assert await post(http, server, body, headers) == 200
     [reply] = await fake_slack.wait_for("response_url")
     assert reply["response_type"] == "ephemeral"
-    assert t("help.title") in reply["text"] and t("help.slash_usage") in reply["text"]
+    assert t("help.title") in reply["text"] and t("help.usage_ask") in reply["text"]
 
 
 async def test_slash_ask_answer_is_posted_for_the_channel(http, server, fake_slack) -> None:
