@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from functools import cached_property
@@ -53,6 +54,14 @@ class Core:
             mark_done_sql(uow.session, row.id, now)
 
         await self.dispatcher.step(DueStep(row.kind, row.key, row.due_at, row.payload), after=done)
+
+    async def run_due(self, now: dt.datetime, kinds: tuple[str, ...] = ()) -> dict[str, object]:
+        """Everything due at `now` (only `kinds` when given), then the outbox, with `now` as every clock:
+        what `dxlab jobs run-due --now` and `dxlab kpi run` do."""
+        from bot.outbound import run_due_at
+
+        self.dispatcher.clock = lambda: now  # the steps' own "now" (what they schedule from) too
+        return await run_due_at(self.db, self.senders, self.run_due_step, self.settings, now, kinds)
 
     def close(self) -> None:
         self.db.dispose()

@@ -25,15 +25,18 @@ def outbox_worker(db: Database, senders: Mapping[str, Sender], settings: Setting
                         max_attempts=settings.outbox_max_attempts)
 
 
-def due_runner(db: Database, execute: Callable[[DueRow], Awaitable[None]], settings: Settings) -> DueRunner:
-    return DueRunner(SqlDueQueue(db), execute, max_attempts=settings.outbox_max_attempts)
+def due_runner(db: Database, execute: Callable[[DueRow], Awaitable[None]], settings: Settings,
+               kinds: tuple[str, ...] = ()) -> DueRunner:
+    """`kinds`: only these step kinds (empty: all)."""
+    return DueRunner(SqlDueQueue(db, kinds=kinds), execute, max_attempts=settings.outbox_max_attempts)
 
 
 async def run_due_at(db: Database, senders: Mapping[str, Sender], execute: Callable[[DueRow], Awaitable[None]],
-                     settings: Settings, now: dt.datetime) -> dict[str, object]:
-    """`dxlab jobs run-due --now`: one fixed instant for due times, not_before and backoff."""
+                     settings: Settings, now: dt.datetime, kinds: tuple[str, ...] = ()) -> dict[str, object]:
+    """`dxlab jobs run-due --now` (and `dxlab kpi run`, with its kinds): one fixed instant for due times,
+    not_before and backoff."""
     worker = outbox_worker(db, senders, settings, clock=lambda: now)
-    return await run_due(now, due_runner(db, execute, settings), worker)
+    return await run_due(now, due_runner(db, execute, settings, kinds), worker)
 
 
 class Outbound:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Core
-from bot.cli.kpi import run_kpi_due
 from bot.directory.service import import_files
 from handlers.address import Address
+from handlers.kpi.cycle import KINDS
 from handlers.messages import Action, Inbound, Reply, Submission
 from tests.fake_slack import FakeSlack
 
@@ -66,7 +66,7 @@ def write(tmp: Path, name: str, text: str) -> str:
 
 
 async def run(core: Core, when: str) -> dict[str, Any]:
-    summary = await run_kpi_due(core, at(when))
+    summary = await core.run_due(at(when), KINDS)
     assert not summary["steps"]["given_up"] and not summary["outbox"]["given_up"], summary  # type: ignore[index]
     return summary
 

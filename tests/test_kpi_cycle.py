@@ -207,9 +207,8 @@ async def test_restarting_in_the_middle_of_a_nudge_round(core: Core, fake_slack:
     indicators = "indicators:\n" + "".join(
         f"  - {{lab: lab{n:02d}, id: members, name: 参加企業数, unit: 社, type: integer, cadence: monthly}}\n"
         for n in range(labs))
-    from bot.cli.kpi import run_kpi_due
     from handlers.calendar import BusinessCalendar
-    from handlers.kpi.cycle import schedule_cycle
+    from handlers.kpi.cycle import KINDS, schedule_cycle
     from handlers.kpi.indicators import parse_indicators
     from tests.kpi_world import at
 
@@ -233,7 +232,7 @@ async def test_restarting_in_the_middle_of_a_nudge_round(core: Core, fake_slack:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(cycle, "nudge_reply", failing)
-    summary = await run_kpi_due(core, at("2030-07-01T09:00"))
+    summary = await core.run_due(at("2030-07-01T09:00"), KINDS)
     assert summary["steps"]["retried"] == 1 and summary["outbox"]["sent"] == 0
     assert [k for k in due_states(core, "kpi:lab")] == []  # no chase scheduled for the first 12 labs either
     monkeypatch.setattr(cycle, "nudge_reply", real)
@@ -241,10 +240,10 @@ async def test_restarting_in_the_middle_of_a_nudge_round(core: Core, fake_slack:
     # answer never heard), and starts again once the dead worker's claims have expired.
     fake_slack.faults["chat.postMessage"] = ["", "", "", "", "hang"]
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(run_kpi_due(core, at("2030-07-01T09:05")), timeout=3)
+        await asyncio.wait_for(core.run_due(at("2030-07-01T09:05"), KINDS), timeout=3)
     assert fake_slack.faults["chat.postMessage"] == []
-    await run_kpi_due(core, at("2030-07-01T09:10"))
-    await run_kpi_due(core, at("2030-07-01T09:10"))
+    await core.run_due(at("2030-07-01T09:10"), KINDS)
+    await core.run_due(at("2030-07-01T09:10"), KINDS)
     channels = Counter(c["channel"] for c in fake_slack.calls_to("chat.postMessage"))
     assert sorted(channels) == sorted(f"D9{n:04d}" for n in range(labs))  # no lab missed
     assert set(channels.values()) == {1}  # and none twice

@@ -17,7 +17,7 @@ from bot.cli.common import print_json
 from bot.config import load_settings
 from bot.db.repos.outbox_worker import SqlOutboxQueue
 from bot.db.session import Database
-from bot.outbound import outbox_worker, run_due_at
+from bot.outbound import outbox_worker
 from scheduler.outbox import Sender, utc_now
 
 
@@ -36,23 +36,31 @@ async def _close(senders: Mapping[str, Sender]) -> None:
             await close()
 
 
-def cmd_run_due(args: argparse.Namespace) -> int:
+def run_due_once(now: dt.datetime, kinds: tuple[str, ...] = ()) -> dict[str, object]:
+    """Build the core, run what is due at `now` (only `kinds` when given) with a fixed clock, and close."""
     from bot.app import build_core  # the dispatcher runs the due steps
 
-    core: Any = build_core()
-    now = parse_instant(args.now) if args.now else utc_now()
-    core.dispatcher.clock = lambda: now  # the steps' own "now" (what they schedule from) is the fixed one too
+    core = build_core()
 
     async def run() -> dict[str, object]:
         try:
-            return await run_due_at(core.db, core.senders, core.run_due_step, core.settings, now)
+            return await core.run_due(now, kinds)
         finally:
             await _close(core.senders)
 
     try:
-        summary = asyncio.run(run())
+        return asyncio.run(run())
     finally:
         core.close()
+
+
+def given_up(summary: dict[str, object]) -> bool:
+    steps, outbox = summary["steps"], summary["outbox"]
+    return bool(steps["given_up"] or outbox["given_up"])  # type: ignore[index]
+
+
+def cmd_run_due(args: argparse.Namespace) -> int:
+    summary = run_due_once(parse_instant(args.now) if args.now else utc_now())
     steps, outbox = summary["steps"], summary["outbox"]
     if args.json:
         print_json(summary)
@@ -60,7 +68,7 @@ def cmd_run_due(args: argparse.Namespace) -> int:
         print(f"{summary['now']}: {steps['ran']} steps run, {steps['retried']} to retry, "  # type: ignore[index]
               f"{len(steps['given_up'])} given up; {outbox['sent']} messages sent, "  # type: ignore[index]
               f"{outbox['retried']} to retry, {len(outbox['given_up'])} given up")  # type: ignore[index]
-    return 1 if steps["given_up"] or outbox["given_up"] else 0  # type: ignore[index]
+    return 1 if given_up(summary) else 0
 
 
 def cmd_outbox_status(args: argparse.Namespace) -> int:

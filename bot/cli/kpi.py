@@ -4,17 +4,15 @@ the matrix of who has reported, values received another way, and the CSV of ever
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import datetime as dt
 import io
 import sys
 from pathlib import Path
-from typing import Any
 
 from bot.cli.common import print_json
 from bot.cli.directory import _units, cli_actor
-from bot.cli.jobs import _close, parse_instant
+from bot.cli.jobs import given_up, parse_instant, run_due_once
 from handlers.audit import AuditEntry
 from handlers.calendar import BusinessCalendar, to_jst
 from handlers.kpi.cycle import KINDS, schedule_cycle
@@ -64,40 +62,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-async def run_kpi_due(core: Any, now: dt.datetime) -> dict[str, object]:
-    """`dxlab jobs run-due` restricted to KPI steps: the steps of KINDS due at `now`, then the outbox."""
-    from bot.db.repos.outbox_worker import SqlDueQueue
-    from bot.outbound import outbox_worker
-    from scheduler.due import DueRunner, run_due
-
-    core.dispatcher.clock = lambda: now
-    runner = DueRunner(SqlDueQueue(core.db, kinds=KINDS), core.run_due_step,
-                       max_attempts=core.settings.outbox_max_attempts)
-    return await run_due(now, runner, outbox_worker(core.db, core.senders, core.settings, clock=lambda: now))
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import build_core
-
-    core: Any = build_core()
-    now = _now(args)
-
-    async def run() -> dict[str, object]:
-        try:
-            return await run_kpi_due(core, now)
-        finally:
-            await _close(core.senders)
-
-    try:
-        summary = asyncio.run(run())
-    finally:
-        core.close()
+    """`dxlab jobs run-due` restricted to KPI work: the KPI steps due at `--now`, then the outbox."""
+    summary = run_due_once(_now(args), KINDS)
     steps, outbox = summary["steps"], summary["outbox"]
     if args.json:
         print_json(summary)
     else:
         print(f"{summary['now']}: {steps['ran']} KPI steps run; {outbox['sent']} messages sent")  # type: ignore[index]
-    return 1 if steps["given_up"] or outbox["given_up"] else 0  # type: ignore[index]
+    return 1 if given_up(summary) else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
