@@ -11,6 +11,7 @@ from bot.config import Settings, load_settings
 from bot.db.repos.outbox_worker import mark_done_sql
 from bot.db.session import Database
 from bot.db.uow import SqlUnitOfWork, UnitsOfWork
+from handlers.consult.settings import ConsultSettings
 from handlers.context import Services
 from handlers.dispatch import Dispatcher
 from handlers.faq import FaqService
@@ -56,6 +57,11 @@ class Core:
         self.db.dispose()
 
 
+def consult_settings(settings: Settings) -> ConsultSettings:
+    return ConsultSettings(settings.consult_remind_hours, settings.consult_escalate_days, settings.consult_idle_days,
+                           settings.kb_drafts_dir, settings.knowledge_dir)
+
+
 def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None = None) -> Core:
     """`knowledge`: an already loaded knowledge base to share (tests start many servers on one)."""
     settings = settings or load_settings()
@@ -70,6 +76,7 @@ def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None
         from bot.llm import OpenAIRephraser  # the openai package is slow to import: only when used
 
         rephraser = OpenAIRephraser(settings)
-    services = Services(faq=faq, rephraser=rephraser, secretariat_slack_channel=settings.secretariat_slack_channel)
+    services = Services(faq=faq, rephraser=rephraser, secretariat_slack_channel=settings.secretariat_slack_channel,
+                        consult=consult_settings(settings))
     dispatcher = Dispatcher(build_routes(), units, services)
     return Core(settings, db, units, knowledge, faq, dispatcher)

@@ -43,6 +43,10 @@ class Settings:
     secretariat_slack_channel: str = ""  # where hand-offs and escalations are posted on Slack
     send_rate: float = 5.0  # outbox: bulk messages per second per workspace (0 = unlimited)
     outbox_max_attempts: int = 8  # outbox and due steps: tries before a row is given up
+    consult_remind_hours: float = 4.0  # unclaimed case: remind the offered expert and the next candidate
+    consult_escalate_days: int = 1  # unclaimed case: escalate in the secretariat's channel (business days)
+    consult_idle_days: int = 5  # claimed case without a message: nudge the assignee (business days)
+    kb_drafts_dir: str = "./kb-drafts"  # FAQ drafts made from consultations, waiting for approval
 
     @property
     def slack_enabled(self) -> bool:
@@ -79,6 +83,10 @@ ENV_NAMES: dict[str, str] = {
     "secretariat_slack_channel": "DXLAB_SECRETARIAT_SLACK_CHANNEL",
     "send_rate": "DXLAB_SEND_RATE",
     "outbox_max_attempts": "DXLAB_OUTBOX_MAX_ATTEMPTS",
+    "consult_remind_hours": "DXLAB_CONSULT_REMIND_HOURS",
+    "consult_escalate_days": "DXLAB_CONSULT_ESCALATE_DAYS",
+    "consult_idle_days": "DXLAB_CONSULT_IDLE_DAYS",
+    "kb_drafts_dir": "DXLAB_KB_DRAFTS_DIR",
 }
 
 

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from handlers.address import Address
 from handlers.calendar import BusinessCalendar
+from handlers.consult.settings import ConsultSettings
 from handlers.faq import FaqService
 from handlers.ports import Rephraser, UnitOfWork
 
@@ -25,6 +26,7 @@ class Services:
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     rephraser: Rephraser | None = None
     secretariat_slack_channel: str = ""  # DXLAB_SECRETARIAT_SLACK_CHANNEL
+    consult: ConsultSettings = field(default_factory=ConsultSettings)  # DXLAB_CONSULT_*, DXLAB_KB_DRAFTS_DIR
 
 
 @dataclass

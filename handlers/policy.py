@@ -30,6 +30,10 @@ class Act(StrEnum):
     ADMIN_VIEW = "admin.view"  # the read-only secretariat pages
     LAB_ANNOUNCE = "lab.announce"  # post to a lab's channel
     SECRETARIAT_HERE = "secretariat.here"  # make this conversation the secretariat's (Teams)
+    CONSULT_VIEW = "consult.view"  # see any case (requester and offered/assigned expert see their own)
+    CONSULT_ASSIGN = "consult.assign"  # assign a case to an expert
+    CONSULT_DRAFT = "consult.draft"  # turn a case's answer into an FAQ draft
+    CONSULT_APPROVE = "consult.approve"  # approve a draft someone else made (publishes it)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ RULES: dict[str, Rule] = {
     Act.ADMIN_VIEW: Rule(SECRETARIAT),
     Act.LAB_ANNOUNCE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
     Act.SECRETARIAT_HERE: Rule(SECRETARIAT),
+    Act.CONSULT_VIEW: Rule(SECRETARIAT),
+    Act.CONSULT_ASSIGN: Rule(SECRETARIAT),
+    Act.CONSULT_DRAFT: Rule(SECRETARIAT),
+    Act.CONSULT_APPROVE: Rule(SECRETARIAT),
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from handlers.address import Address
 from handlers.audit import AuditRepo
+from handlers.consult.model import ConsultRepo
 from handlers.directory.ports import DirectoryRepo
 from handlers.outcome import Send
 
@@ -108,6 +109,7 @@ class UnitOfWork(Protocol):
     kv: KeyValueRepo
     directory: DirectoryRepo
     audit: AuditRepo
+    consult: ConsultRepo
 
 
 class Rephraser(Protocol):

@@ -66,6 +66,8 @@ def load_cases(paths: Iterable[Path]) -> list[Case]:
         for file in files:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
             for item in data.get("cases", []):
+                if "q" not in item:  # another evaluation's case (routing_*.yaml: text and intent)
+                    continue
                 cases.append(Case(str(item["q"]), item.get("expect"), str(file)))
     return cases
 

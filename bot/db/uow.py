@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.db.repos.consult import SqlConsult
 from bot.db.repos.conversations import SqlConversations, SqlKeyValue
 from bot.db.repos.directory import SqlAudit, SqlDirectory
 from bot.db.repos.questions import SqlFeedback, SqlHandoffs, SqlQuestions
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
         self.kv = SqlKeyValue(session)
         self.directory = SqlDirectory(session)
         self.audit = SqlAudit(session)
+        self.consult = SqlConsult(session)
 
     def commit(self) -> None:
         self.session.commit()
