@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from handlers import answers, directory_commands, handoff, help, secretariat
+from handlers.consult import usecase as consult
 from handlers.routes import Routes
 
-USE_CASES = (help, answers, handoff, secretariat, directory_commands)
+USE_CASES = (help, answers, handoff, secretariat, directory_commands, consult)
 
 
 def build_routes() -> Routes:

@@ -11,7 +11,7 @@ from handlers.calendar import JST
 from handlers.consult.lifecycle import case_of, private
 from handlers.consult.model import UNCLAIMED, Case, Door, NewCase
 from handlers.consult.people import audit, is_requester, me, reach, remember_contact, requester_ref
-from handlers.consult.routing import route, topic_label
+from handlers.consult.routing import route, shared_text, topic_label
 from handlers.consult.topics import infer_industry, infer_prefecture, infer_topic
 from handlers.context import Context
 from handlers.i18n import t
@@ -62,7 +62,7 @@ def refine_form(case: Case) -> Form:
         return tuple((v, v) for v in sorted(values))  # type: ignore[call-overload]
 
     v = vocabulary()
-    consent = (("yes", t("consult.form.yes")), ("no", t("consult.form.no")))
+    consent = (("yes", t("consult.form.agree")), ("no", t("consult.form.disagree")))
     fields = (
         FormField("org", t("consult.form.org"), required=False, initial=case.org),
         FormField("prefecture", t("consult.form.prefecture"), required=False, initial=case.prefecture,
@@ -84,7 +84,8 @@ def share_text(ctx: Context, case: Case) -> list[Send]:
     for person in {p for p in (case.assignee, case.offered_to) if p}:
         to = reach(ctx, person)
         if to is not None:
-            reply = Reply(case.text, title=t("consult.offer.shared_title", ref=case.ref), kind=ReplyKind.PROACTIVE)
+            reply = Reply(shared_text(case), title=t("consult.offer.shared_title", ref=case.ref),
+                          kind=ReplyKind.PROACTIVE)
             sends.append(Send(to, reply, f"consult:{case.id}:shared:{person}", lane=Lane.REPLY))
     return sends
 

@@ -12,6 +12,7 @@ from handlers.consult.routing import (
     notify_secretariat,
     offer_next,
     region_label,
+    shared_text,
     status_label,
     tell_requester,
     topic_label,
@@ -64,7 +65,7 @@ def claim(ctx: Context, case: Case, person_id: str) -> list[Send]:
     if expert is not None:
         text = t("consult.offer.accepted", ref=case.ref)
         if case.consent:
-            text += "\n\n" + case.text
+            text += "\n\n" + shared_text(case)
         reply = Reply(text, title=t("consult.offer.shared_title", ref=case.ref), kind=ReplyKind.PROACTIVE,
                       buttons=(Button(t("consult.button.answered"), "consult.answered", str(case.id)),))
         sends.append(Send(expert, reply, f"consult:{case.id}:claimed:{person_id}", lane=Lane.REPLY))

@@ -112,7 +112,7 @@ def offer(ctx: Context, case: Case, candidate: Candidate, round_: int) -> list[S
     to = reach(ctx, candidate.person)
     if to is None:
         return []
-    text = case.text if case.consent else t("consult.offer.text_hidden")
+    text = shared_text(case) if case.consent else t("consult.offer.text_hidden")
     reply = Reply(t("consult.offer.body", topic=topic_label(case), region=region_label(case), reason=candidate.reason,
                     text=text),
                   title=t("consult.offer.title", ref=case.ref), kind=ReplyKind.PROACTIVE,
@@ -121,6 +121,13 @@ def offer(ctx: Context, case: Case, candidate: Candidate, round_: int) -> list[S
     not_before = ctx.services.calendar.next_allowed(ctx.now)
     return [Send(to, reply, f"consult:{case.id}:offer:{candidate.person}",
                  not_before=not_before if not_before > ctx.now else None)]
+
+
+def shared_text(case: Case) -> str:
+    """What an expert reads once the requester consents: their words and the FAQ answer they had seen."""
+    if case.bot_answer:
+        return f"{case.text}\n\n{t('consult.offer.bot_answer', answer=case.bot_answer)}"
+    return case.text
 
 
 def offer_next(ctx: Context, case: Case) -> list[Send]:

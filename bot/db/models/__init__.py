@@ -17,7 +17,8 @@ from bot.db.models.directory import (
 from bot.db.models.work import DueWork, InboxItem, KeyValue, Lease, OutboxMessage
 
 __all__ = [
-    "AuditLog", "Base", "ConsultCase", "ConsultMessage", "ConsultOffer", "ConversationReference", "Created", "DueWork", "ExpertAttribute", "ExpertProfile", "Feedback",
+    "AuditLog", "Base", "ConsultCase", "ConsultMessage", "ConsultOffer",
+    "ConversationReference", "Created", "DueWork", "ExpertAttribute", "ExpertProfile", "Feedback",
     "HandoffRequest", "InboxItem", "KeyValue", "Lab", "LabMember", "Lease", "OutboxMessage", "Person", "PersonRole",
     "ProcessedEvent", "QuestionLog", "Role", "SecretariatChannel", "ShortText", "TZDateTime", "utcnow",
 ]
