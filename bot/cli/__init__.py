@@ -6,12 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import ask, directory, jobs, kb, serve
+from bot.cli import ask, cases, directory, jobs, kb, serve
 from bot.config import SettingsError
 from handlers.i18n import t
 
 # Each module has `register(subparsers)`; the order is the order of `dxlab --help`.
-COMMAND_MODULES = (ask, kb, serve, directory, jobs)
+COMMAND_MODULES = (ask, kb, serve, directory, jobs, cases)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -129,3 +129,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     kb.add_parser("calibrate", help="refit the confidence model and threshold").set_defaults(
         func=cmd_kb_calibrate)
+    from bot.cli.cases import register_drafts
+
+    register_drafts(kb)  # `kb drafts list|approve`: FAQ drafts made from consultations
