@@ -1,7 +1,8 @@
 """Who should take a case: a score over topic fit, nearness (same prefecture > same region block >
-national), industry and free capacity. An absent expert is replaced by their substitute; an expert whose
-`excluded_orgs` holds the requester's organisation (or who works there) is never offered. Pure functions:
-an ExpertIndex is built once from the directory's experts and answers many cases."""
+national), industry and free capacity. An expert with no fit at all is never a candidate, nor a full one.
+An absent expert is replaced by their substitute; an expert whose `excluded_orgs` holds the requester's
+organisation (or who works there) is never offered. Pure functions: an ExpertIndex is built once from the
+directory's experts and answers many cases."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class ExpertIndex:
         self.by_topic: dict[str, set[str]] = defaultdict(set)
         self.by_prefecture: dict[str, set[str]] = defaultdict(set)
         self.by_region: dict[str, set[str]] = defaultdict(set)
+        self.by_industry: dict[str, set[str]] = defaultdict(set)
         self.national: set[str] = set()
         for e in experts:
             pid = e.person.id
@@ -49,58 +51,74 @@ class ExpertIndex:
                 self.by_prefecture[prefecture].add(pid)
             for region in e.profile.regions:
                 self.by_region[region].add(pid)
+            for industry in e.profile.industries:
+                self.by_industry[industry].add(pid)
             if e.profile.national:
                 self.national.add(pid)
 
-    def pool(self, need: Need) -> set[str]:
+    def points(self, need: Need) -> dict[str, float]:
+        """Topic, area and industry points of every expert with some fit (the only possible candidates),
+        summed over the index's sets rather than expert by expert."""
         region = vocabulary().region_of(need.prefecture) if need.prefecture else None
-        found = set(self.by_topic.get(need.topic, ()))
+        area: dict[str, float] = dict.fromkeys(self.national, NATIONAL)
+        if region:
+            area.update(dict.fromkeys(self.by_region.get(region, ()), SAME_REGION))
         if need.prefecture:
-            found |= self.by_prefecture.get(need.prefecture, set()) | self.by_region.get(region or "", set())
-        found |= self.national
-        return found or set(self.by_id)
+            area.update(dict.fromkeys(self.by_prefecture.get(need.prefecture, ()), SAME_PREFECTURE))
+        points = area
+        for ids, weight in ((self.by_industry.get(need.industry, ()), INDUSTRY),
+                            (self.by_topic.get(need.topic, ()), TOPIC)):
+            for pid in ids:
+                points[pid] = points.get(pid, 0.0) + weight
+        return points
 
     def rank(self, need: Need, open_counts: Mapping[str, int], today: dt.date, exclude: Iterable[str] = (),
              limit: int = TOP) -> list[Candidate]:
-        """The best `limit` candidates, best first, each with its reason."""
+        """The best `limit` candidates, best first, each with its reason. Experts are taken in order of their
+        fit points; as free capacity adds at most LOAD, the search stops when no one further down can win.
+        The words of the reason are built for the winners only."""
         skip = set(exclude)
-        scored: list[Candidate] = []
-        for pid in self.pool(need):
-            if pid in skip:
-                continue
-            found = self._candidate(pid, need, open_counts, today, skip)
-            if found is not None:
-                scored.append(found)
-        scored.sort(key=lambda c: (-c.score, c.person))
-        out: list[Candidate] = []
-        for c in scored:  # a substitute may stand in for two absent experts: offer them once
-            if all(c.person != o.person for o in out):
-                out.append(c)
-            if len(out) == limit:
+        buckets: dict[float, list[str]] = defaultdict(list)
+        for pid, pts in self.points(need).items():
+            buckets[pts].append(pid)
+        best: dict[str, tuple[float, str, str | None]] = {}  # person → (−score, person, absent expert)
+        for pts in sorted(buckets, reverse=True):
+            if len(best) >= limit and -sorted(best.values(), key=_order)[limit - 1][0] > pts + LOAD:
                 break
-        return out
+            for pid in buckets[pts]:
+                if pid in skip:
+                    continue
+                found = self._score(pid, pts, need, open_counts, today, skip)
+                if found is not None and (found[1] not in best or found[0] < best[found[1]][0]):
+                    best[found[1]] = found
+        return [self._candidate(-score, person, absent, need, open_counts)
+                for score, person, absent in sorted(best.values(), key=_order)[:limit]]
 
-    def _candidate(self, pid: str, need: Need, open_counts: Mapping[str, int], today: dt.date,
-                   skip: set[str]) -> Candidate | None:
+    def _score(self, pid: str, points: float, need: Need, open_counts: Mapping[str, int], today: dt.date,
+               skip: set[str]) -> tuple[float, str, str | None] | None:
+        """(−score, who is offered, the absent expert they stand in for) or None."""
         expert = self.by_id[pid]
         if conflicted(expert, need.org):
             return None
-        score, parts = fit(expert, need)
         if expert.profile.absent_on(today):
             sub = self.by_id.get(expert.profile.substitute or "")
             if sub is None or sub.person.id in skip or sub.profile.absent_on(today) or conflicted(sub, need.org):
                 return None
             load = _load(sub, open_counts)
-            if load is None:
-                return None
-            reason = t("consult.reason.substitute", name=expert.person.name, reason="・".join(parts) or "-")
-            return Candidate(sub.person.id, round(score + load, 2), reason, substitute_for=pid)
+            return None if load is None else (-round(points + load, 2), sub.person.id, pid)
         load = _load(expert, open_counts)
-        if load is None:
-            return None
-        open_now = open_counts.get(pid, 0)
-        parts.append(t("consult.reason.load", open=open_now, capacity=expert.profile.capacity))
-        return Candidate(pid, round(score + load, 2), "・".join(parts))
+        return None if load is None else (-round(points + load, 2), pid, None)
+
+    def _candidate(self, score: float, person: str, absent: str | None, need: Need,
+                   open_counts: Mapping[str, int]) -> Candidate:
+        if absent is not None:
+            _, parts = fit(self.by_id[absent], need)
+            reason = t("consult.reason.substitute", name=self.by_id[absent].person.name, reason="・".join(parts) or "-")
+            return Candidate(person, score, reason, substitute_for=absent)
+        expert = self.by_id[person]
+        _, parts = fit(expert, need)
+        parts.append(t("consult.reason.load", open=open_counts.get(person, 0), capacity=expert.profile.capacity))
+        return Candidate(person, score, "・".join(parts))
 
 
 def fit(expert: Expert, need: Need) -> tuple[float, list[str]]:
@@ -124,6 +142,10 @@ def fit(expert: Expert, need: Need) -> tuple[float, list[str]]:
         score += TOPIC
         parts.append(need.topic)
     return score, parts
+
+
+def _order(found: tuple[float, str, str | None]) -> tuple[float, str]:
+    return found[0], found[1]
 
 
 def _load(expert: Expert, open_counts: Mapping[str, int]) -> float | None:

@@ -46,10 +46,10 @@ def candidates(ctx: Context, case: Case, exclude: list[str], limit: int = 3) -> 
     found: dict[str, Expert] = {}
     if case.topic:
         found.update((e.person.id, e) for e in directory.experts(topic=case.topic, for_org=org))
-    if case.prefecture:
-        found.update((e.person.id, e) for e in directory.experts(prefecture=case.prefecture, for_org=org))
-    if not found:
-        found.update((e.person.id, e) for e in directory.experts(for_org=org))
+    if case.industry:
+        found.update((e.person.id, e) for e in directory.experts(industry=case.industry, for_org=org))
+    # Nearness: those covering the prefecture (named, its region block, national); everyone when unknown.
+    found.update((e.person.id, e) for e in directory.experts(prefecture=case.prefecture or None, for_org=org))
     for e in list(found.values()):  # an absent expert's substitute must be known to the index
         sub = e.profile.substitute
         if sub and sub not in found:
