@@ -75,7 +75,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    result = report.summary(_cases("consult.summary"), dt.datetime.now(dt.UTC))
+    from bot.cli.jobs import parse_instant
+
+    now = parse_instant(args.now) if args.now else dt.datetime.now(dt.UTC)
+    result = report.summary(_cases("consult.summary"), now)
     if args.json:
         print_json(result)
         return 0
@@ -188,6 +191,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_export)
     p = cases.add_parser("summary", help="open by status, overdue, median time to claim and to close")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--now", help="the instant overdue is measured at (ISO-8601; no zone = Asia/Tokyo)")
     p.set_defaults(func=cmd_summary)
     p = sub.add_parser("route", help="which use case takes each stdin line (dry run: nothing stored or sent)")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line out (lines in: text or JSON)")
