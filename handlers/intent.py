@@ -34,6 +34,7 @@ OTHER_BELOW = 0.75  # less evidence than this for a question or a request: somet
 MARGIN = 0.75  # a question and a consultation closer than this: ask
 DOMAIN_MIN = 2.0  # event/KPI need at least this much evidence
 PREVIOUS_KEY = "intent.last:"
+CONTEXT = 1.5  # what the conversation's previous intent adds to a message with no strong cue
 
 # (cue, weight): a plain substring of the NFKC-folded, lower-cased text, or a regex when it starts with "re:".
 CUES: dict[str, tuple[tuple[str, float], ...]] = {
@@ -132,12 +133,12 @@ def decide(text: str, extra: Mapping[str, Sequence[str]] | None = None, previous
     domain = max(("event", "kpi"), key=lambda k: s.get(k, 0.0))
     if s.get(domain, 0.0) >= DOMAIN_MIN and s[domain] > consult and s[domain] >= faq:
         return Decision(domain, scores=s)
-    strongest = max(s.values(), default=0.0)
-    if previous in INTENTS and previous != "other" and strongest < DOMAIN_MIN:
-        s[previous] = s.get(previous, 0.0) + 1.0  # a follow-up with no strong cue stays with the conversation
-        if previous in ("event", "kpi") and s[previous] > max(consult, faq):
+    # A follow-up with no strong cue stays with an event or KPI conversation. (Never with a consultation:
+    # an open case's messages are relayed before this, and a vague follow-up must not open a second case.)
+    if previous in ("event", "kpi") and max(s.values(), default=0.0) < DOMAIN_MIN:
+        s[previous] = s.get(previous, 0.0) + CONTEXT
+        if s[previous] > max(consult, faq):
             return Decision(previous, scores=s)
-        consult, faq = s.get("consult", 0.0), s.get("faq", 0.0)
     if max(consult, faq) < OTHER_BELOW:
         return Decision("other", scores=s)
     if abs(consult - faq) < MARGIN:
