@@ -44,7 +44,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         ("相談できる人", 2.5), ("相談先を紹介", 3), ("見てほしい", 3), ("見て欲しい", 3), ("みてほしい", 3),
         ("見てもらいたい", 3), ("見てもらえ", 3), ("見ていただけ", 3), ("見ていただきたい", 3),
         ("紹介してほしい", 3), ("紹介して欲しい", 3), ("紹介してください", 3), ("紹介をお願い", 3),
-        ("紹介していただけ", 3), ("紹介してもらえ", 3), ("派遣してほしい", 3), ("来てほしい", 2.5),
+        ("紹介していただけ", 3), ("紹介いただ", 3), ("紹介して", 2.5), ("紹介", 1),
+        ("紹介してもらえ", 3), ("派遣してほしい", 3), ("来てほしい", 2.5),
         ("アドバイスがほしい", 3), ("アドバイスが欲しい", 3), ("アドバイスをください", 3), ("アドバイスをいただ", 3),
         ("アドバイスしてほしい", 3), ("助言がほしい", 3), ("助言をいただ", 3), ("助言してほしい", 3),
         ("個別に", 2), ("個別相談", 3), ("担当者と話", 3), ("担当の方と話", 3), ("人と話したい", 3),
@@ -56,15 +57,25 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         ("困っています", 1.5), ("困っている", 1.5), ("悩んでいます", 1.5), ("悩んでいる", 1.5), ("わからなくて", 1),
         ("どうしたらよいか相談", 3), ("相談です", 1), ("相談", 0.5), ("専門家", 0.5), ("itコーディネータ", 0.5),
         ("お願いしたい", 1.5), ("お願いできますか", 1.5), ("お願いできませんか", 2), ("ほしいです", 1),
+        ("話がしたい", 3), ("話をしたい", 3), ("話を聞きたい", 2.5), ("話したい", 2.5), ("伺いたい", 2),
+        ("伺えない", 2), ("伺えますか", 2), ("意見を", 1), ("ご意見", 1), ("チェックして", 2.5),
         ("re:(もらえ|いただけ)(ますか|ませんか)", 1.5),
+        # A request form on any verb (「手伝ってください」「確認してもらいたい」), but not 教えて (a question).
+        ("re:(?<!教え)[てで](ください|ほしい|欲しい|もらいたい|いただきたい|もらえ|いただけ)", 2),
     ),
-    "faq": (
-        ("ですか", 1), ("ますか", 1), ("ましたか", 1), ("でしたか", 1), ("選ばれ", 0.75), ("でしょうか", 1),
-        ("?", 1), ("教えて", 1.5), ("とは", 1.5), ("って何", 1.5),
-        ("知りたい", 1.5), ("いつ", 0.75), ("どこ", 0.75), ("どう", 0.25), ("何", 0.5), ("誰", 0.5), ("どの", 0.5),
-        ("いくら", 1), ("条件", 0.75), ("要件", 0.75), ("応募", 0.75), ("公募", 0.75), ("選定", 0.75), ("ラボ", 0.5),
+    "question": (  # the form of a question: tells a question from a request, not one subject from another
+        ("ですか", 1), ("ますか", 1), ("ましたか", 1), ("でしたか", 1), ("でしょうか", 1), ("?", 1),
+        ("教えて", 1.5), ("とは", 1.5), ("って何", 1.5), ("知りたい", 1.5), ("いつ", 0.75), ("どこ", 0.75),
+        ("どう", 0.25), ("何", 0.5), ("誰", 0.5), ("どの", 0.5), ("いくら", 1), ("違い", 1), ("意味", 1),
+    ),
+    "faq": (  # what the program's questions are about
+        ("選ばれ", 0.75), ("条件", 0.75), ("要件", 1), ("応募", 0.75), ("公募", 0.75), ("選定", 1), ("ラボ", 0.5),
         ("締切", 0.75), ("締め切り", 0.75), ("募集", 0.5), ("対象", 0.5), ("資格", 0.75), ("制度", 0.5),
-        ("費用", 0.5), ("補助", 0.5), ("違い", 1), ("意味", 1), ("申請", 0.75), ("単独", 0.5),
+        ("費用", 0.5), ("補助", 0.5), ("申請", 0.75), ("単独", 0.5), ("予算", 0.75), ("経産省", 0.75),
+        ("経済産業省", 0.75), ("ipa", 0.75), ("dx", 0.5), ("デジタル", 0.5), ("it", 0.25), ("企業", 0.5),
+        ("会社", 0.5), ("事業", 0.5), ("支援", 0.5), ("自治体", 0.75), ("市町村", 0.75), ("都道府県", 0.75),
+        ("地域", 0.5), ("専門家", 0.5), ("相談", 0.5), ("認定", 0.5), ("セレクション", 0.75), ("人材", 0.5),
+        ("マナビ", 0.75), ("コーディネータ", 0.5), ("名称", 0.5), ("ロゴ", 0.75), ("pr", 0.25),
     ),
     "event": (
         ("イベント", 3), ("セミナー", 3), ("勉強会", 3), ("説明会", 3), ("交流会", 3), ("ワークショップ", 3),
@@ -73,6 +84,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         ("定員", 1.5), ("持ち物", 2), ("オンライン参加", 2.5), ("アーカイブ", 1.5), ("録画", 1.5), ("出欠", 2),
         ("出席", 1.5), ("欠席", 2), ("キャンセル待ち", 2), ("懇親会", 3), ("フォーラム", 2.5), ("シンポジウム", 3),
         ("re:(会|集まり|ミーティング)(に|へ|には|にも)(参加|出席|申し込)", 2),
+        ("re:(今日|明日|明後日|来週|今度|次回|当日|今週)の(会|集まり|回|ミーティング)", 2), ("何時に", 1.5),
+        ("駐車場", 1.5), ("最寄り駅", 1.5), ("服装", 1.5), ("受付開始", 1.5),
     ),
     "kpi": (
         ("kpi", 3), ("実績報告", 3), ("実績", 1.5), ("件数", 1.5), ("報告します", 2), ("報告です", 2),
@@ -129,16 +142,23 @@ def decide(text: str, extra: Mapping[str, Sequence[str]] | None = None, previous
     if _TRAILING_MARKS.sub("", folded) in THANKS_WORDS:
         return Decision("thanks")
     s = _scores(folded, _table(extra or {}))
-    consult, faq = s.get("consult", 0.0), s.get("faq", 0.0)
+    program, question = s.pop("faq", 0.0), s.pop("question", 0.0)
+    consult = s.get("consult", 0.0)
     domain = max(("event", "kpi"), key=lambda k: s.get(k, 0.0))
-    if s.get(domain, 0.0) >= DOMAIN_MIN and s[domain] > consult and s[domain] >= faq:
-        return Decision(domain, scores=s)
+    if s.get(domain, 0.0) >= DOMAIN_MIN and s[domain] > consult and s[domain] > program + question / 2:
+        return Decision(domain, scores=s | {"faq": program + question})
     # A follow-up with no strong cue stays with an event or KPI conversation. (Never with a consultation:
     # an open case's messages are relayed before this, and a vague follow-up must not open a second case.)
-    if previous in ("event", "kpi") and max(s.values(), default=0.0) < DOMAIN_MIN:
+    if previous in ("event", "kpi") and max(consult, program, s.get(domain, 0.0)) < DOMAIN_MIN:
         s[previous] = s.get(previous, 0.0) + CONTEXT
-        if s[previous] > max(consult, faq):
-            return Decision(previous, scores=s)
+        if s[previous] > max(consult, program + question / 2):
+            return Decision(previous, scores=s | {"faq": program + question})
+    if program == 0 and consult == 0 and max(s.values(), default=0.0) == 0:
+        return Decision("other", scores=s | {"faq": question})  # a question about nothing the bot knows
+    if program + question < OTHER_BELOW and consult < OTHER_BELOW:
+        return Decision("other", scores=s | {"faq": program + question})
+    # Against a request, what counts is that it is asked as a question; its subject counts for less.
+    s["faq"] = faq = question + program / 2
     if max(consult, faq) < OTHER_BELOW:
         return Decision("other", scores=s)
     if abs(consult - faq) < MARGIN:
