@@ -164,10 +164,10 @@ async def test_the_absent_experts_substitute_is_offered(bot: Bot) -> None:
 
 async def test_unsure_message_asks_and_the_choice_is_kept(bot: Bot) -> None:
     me = bot.slack_user("U0REQ1")
-    reply = await bot.say(me, "専門家に相談したいのですが、費用はかかりますか?")
+    reply = await bot.say(me, "ITコーディネータに相談できますか?")
     assert reply is not None and [b.action for b in reply.buttons] == ["consult.as_faq", "consult.as_consult"]
     opened = await bot.press(me, "consult.as_consult", "1")
     assert opened is not None and opened.title is not None and bot.ref() in opened.title
-    assert bot.case().text == "専門家に相談したいのですが、費用はかかりますか?"
+    assert bot.case().text == "ITコーディネータに相談できますか?"
     stale = await bot.press(me, "consult.as_faq", "1")
     assert stale is not None and stale.text == t("consult.unsure.expired")
