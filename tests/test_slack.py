@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.config import Settings
-from bot.db.models import Feedback, HandoffRequest
+from bot.db.models import ConsultCase, Feedback, HandoffRequest
 from handlers.i18n import t
 from tests.conftest import Running, ServerFactory, settled
 from tests.fake_slack import (
@@ -200,11 +200,13 @@ async def test_handoff_button_tells_the_secretariat_and_says_so_in_the_thread(
     posts = await fake_slack.wait_for("chat.postMessage", count=3)
     with server.core.db.session() as s:
         [request] = s.scalars(select(HandoffRequest)).all()
-    ref = f"DX-{request.id:06d}"
-    [said] = [p for p in posts if p["text"] == t("handoff.created", ref=ref)]
-    assert said["thread_ts"] == answer["thread_ts"] and said["channel"] == "C0000001"
+        [case] = s.scalars(select(ConsultCase)).all()
+    ref = f"DX-{case.year}-{case.seq:04d}"  # the consultation it opened (handlers/consult)
+    [said] = [p for p in posts if p["channel"] == "C0000001" and ref in p["text"]]
+    assert said["thread_ts"] == answer["thread_ts"] and "事務局に知らせました" in said["text"]
     [notice] = [p for p in posts if p["channel"] == "C0SECRET"]
-    assert ref in notice["text"] and QUESTION in notice["text"]
+    assert ref in notice["text"] and QUESTION not in notice["text"], "a shared channel never gets the text"
+    assert case.text == QUESTION and case.question_log_id == request.question_log_id
     assert (request.channel, request.user_ref, request.conversation_ref, request.thread_ref) == (
         "slack", "U0000001", f"slack:C0000001:{answer['thread_ts']}", answer["thread_ts"])
     assert request.question == QUESTION

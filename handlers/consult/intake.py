@@ -49,7 +49,7 @@ def confirmation(case: Case, secretariat: bool, expert: bool) -> Reply:
     """What the requester is told at once: the number, who was told (truthfully), consent, the form."""
     told = {(True, True): "routed", (True, False): "secretariat_only", (False, True): "expert_only",
             (False, False): "unrouted"}[(secretariat, expert)]
-    parts = [t(f"consult.opened.{told}", topic=topic_label(case))]
+    parts = [t(f"consult.opened.{told}", topic=topic_label(case), ref=case.ref)]
     parts.append(t("consult.opened.consent_given" if case.consent else "consult.opened.consent_needed"))
     parts.append(t("consult.opened.refine"))
     buttons = () if case.consent else (Button(t("consult.button.consent"), "consult.consent", str(case.id)),)
