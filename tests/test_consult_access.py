@@ -151,3 +151,25 @@ async def test_an_answer_becomes_a_draft_published_only_by_a_second_member_after
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["draft"]["approved_by"] == "sec-2"
     from knowledge.lint import lint
     assert not lint(tmp_path / "kb", dt.date(2026, 12, 2), 100_000).errors
+
+
+async def test_the_admin_cases_page_lists_cases_without_their_text(bot: Bot) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.web.admin import admin_routes
+    from bot.web.cases_admin import CASES_PAGE
+
+    ref = await open_and_accept(bot, PHONE_TEXT)
+    app = web.Application()
+    app.add_routes(admin_routes(bot.core.units, bot.core.settings, pages=[CASES_PAGE]))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        response = await client.get("/admin/cases?status=active")
+        html = await response.text()
+        assert response.status == 200 and ref in html and "対応中" in html and "ex-a" in html
+        assert "090-1234-5678" not in html and "見える化" not in html
+        empty = await (await client.get("/admin/cases?status=closed")).text()
+        assert ref not in empty
+        labs = await (await client.get("/admin/labs")).text()
+        assert 'href="/admin/cases"' in labs, "the page is in the nav"
+    assert ("admin:web", "consult.list", "cases:active", "done") in audit_rows(bot)
