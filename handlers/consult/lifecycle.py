@@ -4,7 +4,7 @@ told at each step; whoever presses a button must be the person it was meant for.
 from __future__ import annotations
 
 from handlers.answers import parse_id
-from handlers.consult.model import CLAIMED, UNCLAIMED, Case, Status
+from handlers.consult.model import UNCLAIMED, Case, Status
 from handlers.consult.people import audit, is_requester, me, mention, name_of, reach, remember_contact
 from handlers.consult.routing import (
     IDLE,
@@ -177,7 +177,3 @@ def show(ctx: Context, msg: Inbound) -> Outcome:
              offered=mention(ctx, case.offered_to, "") if case.offered_to else nobody, text=case.text)
     title = t("consult.show.title", ref=case.ref, status=status_label(case.status))
     return Outcome(Reply("\n".join([body, *lines]), title=title, visibility=Visibility.PRIVATE))
-
-
-def is_claimed(case: Case) -> bool:
-    return case.status in CLAIMED
