@@ -42,6 +42,7 @@ people:
   - {id: ex-x, name: 利害関係X, org: X事務所, roles: [expert], slack_user: U0EXX}
   - {id: ex-away, name: 不在D, org: D事務所, roles: [expert], slack_user: U0EXD}
   - {id: ex-sub, name: 代理S, org: S事務所, roles: [expert], slack_user: U0EXS}
+  - {id: ex-teams, name: 農業T, org: T農園, roles: [expert], teams_user: aad-ex-t}
 experts:
   - {person: ex-x, kind: ITコーディネータ, prefectures: [長野県], industries: [製造業], topics: [生産管理, IoT],
      capacity: 5, excluded_orgs: [山田製作所, 佐藤金属]}
@@ -52,6 +53,7 @@ experts:
   - {person: ex-away, kind: ITコーディネータ, prefectures: [岐阜県], industries: [食品], topics: [EC・販路開拓],
      capacity: 3, absent_from: 2026-01-01, absent_until: 2027-12-31, substitute: ex-sub}
   - {person: ex-sub, kind: メンター, national: true, topics: [DX戦略], capacity: 3}
+  - {person: ex-teams, kind: 公設試, prefectures: [長野県], industries: [農林水産業], topics: [農業DX], capacity: 2}
 """
 QUESTION = "工場の生産管理をIoTで見える化したいので、専門家に相談したい"
 

@@ -140,10 +140,12 @@ async def test_decline_moves_to_the_next_candidate_and_the_conflicted_expert_nev
         assert reply is not None and t("consult.offer.declined", ref=bot.ref()) == reply.text
         await bot.deliver()
     assert any(f"{bot.ref()} を 専門家A さんが辞退しました" in x for x in bot.slack_texts("C0SEC"))
+    others = {"ex-sub": bot.slack_user("U0EXS"), "ex-away": bot.slack_user("U0EXD"),
+              "ex-teams": bot.teams_user("aad-ex-t", conversation="a:personal-ex-t")}
     while bot.case().offered_to and len(asked) < 10:  # the rest, whoever they are, decline as well
-        user = {"ex-sub": "U0EXS", "ex-away": "U0EXD"}[bot.case().offered_to]
-        asked.append(user)
-        await bot.press(bot.slack_user(user), "consult.decline", case_id)
+        person = bot.case().offered_to
+        asked.append(person)
+        await bot.press(others[person], "consult.decline", case_id)
         await bot.deliver()
     assert not bot.slack_posts("D0EXX"), "the expert excluded from the requester's organisation is never offered"
     assert any(t("consult.secretariat.exhausted", ref=bot.ref()) in x for x in bot.slack_texts("C0SEC"))
@@ -171,3 +173,20 @@ async def test_unsure_message_asks_and_the_choice_is_kept(bot: Bot) -> None:
     assert bot.case().text == "ITコーディネータに相談できますか?"
     stale = await bot.press(me, "consult.as_faq", "1")
     assert stale is not None and stale.text == t("consult.unsure.expired")
+
+
+async def test_a_slack_requester_with_a_teams_expert(bot: Bot, connector: Connector) -> None:
+    expert = bot.teams_user("aad-ex-t", conversation="a:personal-ex-t")
+    await bot.say(expert, "こんにちは")  # the bot learns where to reach this expert on Teams
+    me = bot.slack_user("U0REQ1")
+    await bot.say(me, "相談 長野県でスマート農業を始めたい農家です。圃場のデータ活用を相談したい", command=True)
+    await bot.deliver()
+    assert bot.case().offered_to == "ex-teams"
+    assert any(bot.ref() in x for x in connector.texts("a:personal-ex-t")), "the offer reaches Teams"
+    await bot.press(expert, "consult.accept", str(bot.case().id))
+    await bot.say(expert, "まず圃場ごとの収量を記録しましょう")
+    await bot.deliver()
+    assert any("まず圃場ごとの収量を記録しましょう" in x for x in bot.slack_texts("D0REQ1"))
+    await bot.say(me, "記録用のアプリは何がよいですか")
+    await bot.deliver()
+    assert any("記録用のアプリは何がよいですか" in x for x in connector.texts("a:personal-ex-t"))
