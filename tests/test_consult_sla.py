@@ -101,3 +101,14 @@ async def test_a_message_resets_the_idle_clock(bot: Bot) -> None:
     await bot.deliver()
     assert await run_due("2026-11-30T16:00") == 0
     assert not any("5営業日" in x for x in bot.slack_texts("D0EXA")), "the earlier nudge was cancelled"
+
+
+async def test_an_offer_made_at_night_before_a_long_weekend_waits_for_tuesday_morning(bot: Bot) -> None:
+    bot.now = at("2026-11-20T21:00:00")  # Friday night; Monday 11-23 is 勤労感謝の日
+    await bot.say(bot.slack_user("U0REQ1"), f"相談 {QUESTION}", command=True)
+    await bot.deliver()
+    assert bot.slack_posts("C0SEC") and not bot.slack_posts("D0EXA"), "the channel at once, the DM waits"
+    assert await run_due("2026-11-23T12:00") == 0
+    assert not bot.slack_posts("D0EXA")
+    assert await run_due("2026-11-24T08:00") == 0
+    assert len(bot.slack_posts("D0EXA")) == 1
