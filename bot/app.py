@@ -12,6 +12,7 @@ from bot.config import Settings, load_settings
 from bot.db.repos.outbox_worker import mark_done_sql
 from bot.db.session import Database
 from bot.db.uow import SqlUnitOfWork, UnitsOfWork
+from handlers.consult.settings import ConsultSettings
 from handlers.context import Services
 from handlers.dispatch import Dispatcher
 from handlers.events.model import EventSettings, parse_offsets
@@ -67,6 +68,11 @@ class Core:
         self.db.dispose()
 
 
+def consult_settings(settings: Settings) -> ConsultSettings:
+    return ConsultSettings(settings.consult_remind_hours, settings.consult_escalate_days, settings.consult_idle_days,
+                           settings.kb_drafts_dir, settings.knowledge_dir)
+
+
 def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None = None) -> Core:
     """`knowledge`: an already loaded knowledge base to share (tests start many servers on one)."""
     settings = settings or load_settings()
@@ -85,7 +91,7 @@ def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None
         rephraser = OpenAIRephraser(settings)
     routes = build_routes()
     services = Services(faq=faq, rephraser=rephraser, secretariat_slack_channel=settings.secretariat_slack_channel,
-                        command_usage=tuple(routes.usage),
+                        command_usage=tuple(routes.usage), consult=consult_settings(settings),
                         events=EventSettings(parse_offsets(settings.event_reminders), settings.public_url))
     dispatcher = Dispatcher(routes, units, services)
     return Core(settings, db, units, knowledge, faq, dispatcher)

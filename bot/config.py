@@ -49,6 +49,10 @@ class Settings:
     outbox_max_attempts: int = 8  # outbox and due steps: tries before a row is given up
     public_url: str = ""  # how people reach this server (links to /events/{id}.ics)
     event_reminders: str = "7d,1d,1h"  # before an event, to those who answered 参加
+    consult_remind_hours: float = 4.0  # unclaimed case: remind the offered expert and the next candidate
+    consult_escalate_days: int = 1  # unclaimed case: escalate in the secretariat's channel (business days)
+    consult_idle_days: int = 5  # claimed case without a message: nudge the assignee (business days)
+    kb_drafts_dir: str = "./kb-drafts"  # FAQ drafts made from consultations, waiting for approval
 
     @property
     def slack_enabled(self) -> bool:
@@ -89,6 +93,10 @@ ENV_NAMES: dict[str, str] = {
     "outbox_max_attempts": "DXLAB_OUTBOX_MAX_ATTEMPTS",
     "public_url": "DXLAB_PUBLIC_URL",
     "event_reminders": "DXLAB_EVENT_REMINDERS",
+    "consult_remind_hours": "DXLAB_CONSULT_REMIND_HOURS",
+    "consult_escalate_days": "DXLAB_CONSULT_ESCALATE_DAYS",
+    "consult_idle_days": "DXLAB_CONSULT_IDLE_DAYS",
+    "kb_drafts_dir": "DXLAB_KB_DRAFTS_DIR",
 }
 
 

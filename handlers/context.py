@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from handlers.address import Address
 from handlers.calendar import BusinessCalendar
+from handlers.consult.settings import ConsultSettings
 from handlers.events.model import EventSettings
 from handlers.faq import FaqService
 from handlers.ports import Rephraser, UnitOfWork
@@ -28,6 +29,7 @@ class Services:
     secretariat_slack_channel: str = ""  # DXLAB_SECRETARIAT_SLACK_CHANNEL
     command_usage: tuple[str, ...] = ()  # i18n keys of every command's usage line, for help
     events: EventSettings = field(default_factory=EventSettings)  # reminders, the public URL of .ics files
+    consult: ConsultSettings = field(default_factory=ConsultSettings)  # DXLAB_CONSULT_*, DXLAB_KB_DRAFTS_DIR
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from handlers.address import Address
 from handlers.context import Context, Services
 from handlers.i18n import t
-from handlers.intent import classify
+from handlers.intent import intent_of
 from handlers.messages import Action, Inbound, Reply, ReplyKind, Submission, Visibility
 from handlers.outcome import Lane, Outcome, Send
 from handlers.ports import Conflict, UnitOfWork
@@ -100,7 +100,15 @@ class Dispatcher:
             return self.routes.unknown_command
         if msg.is_command:
             return self.routes.commands["help"]
-        return self.routes.intents[classify(msg.text)]
+        return self._free_text
+
+    def _free_text(self, ctx: Context, msg: Inbound) -> Outcome:
+        """A claim first (a message in a consultation's conversation), else the classified intent's handler."""
+        for claim in self.routes.claims:
+            outcome = claim(ctx, msg)
+            if outcome is not None:
+                return outcome
+        return self.routes.intents[intent_of(ctx, msg, self.routes)](ctx, msg)
 
     @staticmethod
     def _if_bot_thread(handler: Callable[[Context, Inbound], Outcome]) -> Callable[[Context, Inbound], Outcome]:

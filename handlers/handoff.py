@@ -1,17 +1,17 @@
-"""担当者に相談する: a user asks for a person. The request is recorded and posted to the secretariat's
-channel through the outbox; the confirmation says truthfully what happens next."""
+"""担当者に相談する (door 1 of the consultations): the question under an FAQ answer becomes a case, with
+the bot's answer carried over, matched and routed like any other; the confirmation says truthfully who was
+told. The hand-off row is kept too (one per answer: a second press names the case already open)."""
 
 from __future__ import annotations
 
 from handlers.answers import owned_question, refused
+from handlers.consult.intake import open_case
+from handlers.consult.model import Door
 from handlers.context import Context
 from handlers.i18n import t
-from handlers.messages import Action, ActionName, Reply, ReplyKind
-from handlers.outcome import Outcome, Send
+from handlers.messages import Action, ActionName, Reply, Visibility
+from handlers.outcome import Outcome
 from handlers.routes import Routes
-from handlers.secretariat import secretariat_addresses
-
-MAX_QUOTED_CHARS = 500
 
 
 def hand_off(ctx: Context, action: Action) -> Outcome:
@@ -19,16 +19,12 @@ def hand_off(ctx: Context, action: Action) -> Outcome:
     if logged is None:
         return refused()
     ticket = ctx.uow.handoffs.create(logged.id, ctx.address, logged.question)
-    if not ticket.created:
-        return Outcome(Reply(text=t("handoff.exists", ref=ticket.ref)))
-    destinations = secretariat_addresses(ctx)
-    where = ctx.address
-    notice = Reply(title=t("handoff.notice_title", ref=ticket.ref), kind=ReplyKind.PROACTIVE,
-                   text=t("handoff.notice_body", question=logged.question[:MAX_QUOTED_CHARS],
-                          platform=where.platform, conversation=where.conversation or where.user))
-    sends = [Send(to, notice, f"handoff:{ticket.id}:{to.platform}") for to in destinations]
-    key = "handoff.created" if destinations else "handoff.created_unrouted"
-    return Outcome(Reply(text=t(key, ref=ticket.ref)), sends)
+    existing = ctx.uow.consult.by_question(logged.id)
+    if existing is not None or not ticket.created:
+        ref = existing.ref if existing is not None else ticket.ref
+        return Outcome(Reply(t("consult.opened.exists", ref=ref), visibility=Visibility.PRIVATE))
+    answered = ctx.services.faq.answer_entry(logged.entry_id) if logged.entry_id else None
+    return open_case(ctx, Door.BUTTON, logged.question, answered.answer if answered else None, logged.id)
 
 
 def register(routes: Routes) -> None:

@@ -36,6 +36,10 @@ class Act(StrEnum):
     ANNOUNCE = "announce.send"  # compose, send, resend, cancel a broadcast; see its delivery report
     EVENT_MANAGE = "event.manage"  # create, edit, cancel an event (lab staff: their own lab's events)
     EVENT_ATTENDANCE = "event.attendance"  # mark who came (lab staff: their own lab's events)
+    CONSULT_VIEW = "consult.view"  # see any case (requester and offered/assigned expert see their own)
+    CONSULT_ASSIGN = "consult.assign"  # assign a case to an expert
+    CONSULT_DRAFT = "consult.draft"  # turn a case's answer into an FAQ draft
+    CONSULT_APPROVE = "consult.approve"  # approve a draft someone else made (publishes it)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ RULES: dict[str, Rule] = {
     Act.ANNOUNCE: Rule(SECRETARIAT),
     Act.EVENT_MANAGE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
     Act.EVENT_ATTENDANCE: Rule(SECRETARIAT, own_lab=LAB_STAFF),
+    Act.CONSULT_VIEW: Rule(SECRETARIAT),
+    Act.CONSULT_ASSIGN: Rule(SECRETARIAT),
+    Act.CONSULT_DRAFT: Rule(SECRETARIAT),
+    Act.CONSULT_APPROVE: Rule(SECRETARIAT),
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from handlers.address import Address
 from handlers.audit import AuditRepo
+from handlers.consult.model import ConsultRepo
 from handlers.directory.ports import DirectoryRepo
 from handlers.events.ports import EventsRepo
 from handlers.kpi.ports import KpiRepo
@@ -112,6 +113,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepo
     kpi: KpiRepo
     events: EventsRepo
+    consult: ConsultRepo
 
 
 class Rephraser(Protocol):

@@ -30,6 +30,7 @@ MessageHandler = Callable[[Context, Inbound], Outcome]
 ActionHandler = Callable[[Context, Action], Outcome]
 FormHandler = Callable[[Context, Submission], Outcome]
 StepHandler = Callable[[Context, DueStep], Outcome]
+ClaimHandler = Callable[[Context, Inbound], Outcome | None]  # takes a free-text message, or None to pass it on
 H = TypeVar("H")
 
 
@@ -54,6 +55,16 @@ class Routes:
     steps: dict[str, StepHandler] = field(default_factory=dict)
     usage: list[str] = field(default_factory=list)  # i18n keys of each command's one-line usage, for help
     unknown_command: MessageHandler | None = None  # a command word nobody routed
+    claims: list[ClaimHandler] = field(default_factory=list)  # asked first for free text (a case's relay)
+    cue_words: dict[str, list[str]] = field(default_factory=dict)  # intent → cue words (handlers.intent)
+
+    def claim(self, handler: ClaimHandler) -> ClaimHandler:
+        self.claims.append(handler)
+        return handler
+
+    def cues(self, intent: str, words: tuple[str, ...] | list[str]) -> None:
+        """Words that point a free-text message to `intent` (a use case's INTENT_CUES)."""
+        self.cue_words.setdefault(intent, []).extend(words)
 
     def command(self, *words: str, usage: str | None = None) -> Callable[[MessageHandler], MessageHandler]:
         def add(handler: MessageHandler) -> MessageHandler:

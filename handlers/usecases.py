@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from handlers import announce, answers, directory_commands, handoff, help, secretariat
+from handlers.consult import usecase as consult
 from handlers.events import usecase as events
 from handlers.kpi import usecase as kpi
 from handlers.routes import Routes
 
-USE_CASES = (help, answers, handoff, secretariat, directory_commands, announce, events, kpi)
+USE_CASES = (help, answers, handoff, secretariat, directory_commands, consult, announce, events, kpi)
 
 
 def build_routes() -> Routes:

@@ -132,6 +132,8 @@ def load_cases(paths: Iterable[Path]) -> list[Case]:
         for file in files:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
             for item in data.get("cases", []):
+                if "q" not in item:  # another evaluation's case (routing_*.yaml: text and intent)
+                    continue
                 facts = item.get("facts")
                 cases.append(Case(
                     question=str(item["q"]), expect=item.get("expect"), file=str(file),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.privacy import mask_personal
 from knowledge.text import Analyzer
 
 SAME_GROUP = 0.5  # Jaccard of content words above which two questions ask the same thing
@@ -26,9 +27,9 @@ class Gap:
         reasons: dict[str, int] = {}
         for m in self.misses:
             reasons[m.reason] = reasons.get(m.reason, 0) + 1
-        examples = list(dict.fromkeys(m.question for m in self.misses))[:5]
+        examples = list(dict.fromkeys(mask_personal(m.question) for m in self.misses))[:5]
         entries = sorted({m.entry_id for m in self.misses if m.entry_id})
-        return {"count": len(self.misses), "question": self.representative, "examples": examples,
+        return {"count": len(self.misses), "question": mask_personal(self.representative), "examples": examples,
                 "reasons": reasons, "entries_matched": entries}
 
 

@@ -16,10 +16,7 @@ from aiohttp import web
 
 from bot.app import Core
 from bot.web.events_ics import ics_routes
-from handlers import dispatch
 from handlers.address import Address
-from handlers.events.usecase import INTENT_CUES
-from handlers.intent import classify
 from handlers.messages import Action, Inbound, Reply, Submission
 from tests.events_helpers import dxlab, keys_like
 from tests.fake_slack import FakeSlack
@@ -188,10 +185,7 @@ async def test_ics_parses_back_with_tokyo_times(served: str) -> None:
     assert str(event["UID"]) == "event-1@dxlab-bot" and str(event["STATUS"]) == "CONFIRMED"
 
 
-async def test_chat_question_about_the_next_event(imported: Core, monkeypatch: pytest.MonkeyPatch) -> None:
-    # the lead wires INTENT_CUES into the classifier; here the same wiring, for this test only
-    monkeypatch.setattr(dispatch, "classify", lambda text: "event" if any(c in text for c in INTENT_CUES)
-                        else classify(text))
+async def test_chat_question_about_the_next_event(imported: Core) -> None:
     nagano = await imported.dispatcher.message(Inbound(Address("slack", "D0NC", "U0NC"), "次の交流会はいつ?"))
     assert nagano is not None and nagano.title == "次のイベント"
     assert "朝活DXミートアップ(中部)" in nagano.text and "近畿" not in nagano.text

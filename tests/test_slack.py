@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.config import Settings
-from bot.db.models import Feedback, HandoffRequest
+from bot.db.models import ConsultCase, Feedback, HandoffRequest
 from handlers.i18n import t
 from tests.conftest import Running, ServerFactory, settled
 from tests.fake_slack import (
@@ -200,11 +201,13 @@ async def test_handoff_button_tells_the_secretariat_and_says_so_in_the_thread(
     posts = await fake_slack.wait_for("chat.postMessage", count=3)
     with server.core.db.session() as s:
         [request] = s.scalars(select(HandoffRequest)).all()
-    ref = f"DX-{request.id:06d}"
-    [said] = [p for p in posts if p["text"] == t("handoff.created", ref=ref)]
-    assert said["thread_ts"] == answer["thread_ts"] and said["channel"] == "C0000001"
+        [case] = s.scalars(select(ConsultCase)).all()
+    ref = f"DX-{case.year}-{case.seq:04d}"  # the consultation it opened (handlers/consult)
+    [said] = [p for p in posts if p["channel"] == "C0000001" and ref in p["text"]]
+    assert said["thread_ts"] == answer["thread_ts"] and "事務局に知らせました" in said["text"]
     [notice] = [p for p in posts if p["channel"] == "C0SECRET"]
-    assert ref in notice["text"] and QUESTION in notice["text"]
+    assert ref in notice["text"] and QUESTION not in notice["text"], "a shared channel never gets the text"
+    assert case.text == QUESTION and case.question_log_id == request.question_log_id
     assert (request.channel, request.user_ref, request.conversation_ref, request.thread_ref) == (
         "slack", "U0000001", f"slack:C0000001:{answer['thread_ts']}", answer["thread_ts"])
     assert request.question == QUESTION
@@ -311,3 +314,37 @@ async def test_a_rate_limited_post_is_retried(http, server, fake_slack) -> None:
     [answer] = await fake_slack.wait_for("chat.postMessage")
     assert answer["thread_ts"] == "1700000001.000100"
     assert not fake_slack.rate_limited, "the first attempt met the 429"
+
+
+async def test_a_form_the_bot_sends_on_its_own_opens_from_its_button(http, server, fake_slack) -> None:
+    """No trigger comes with a proactive message: it carries 入力する, which opens the very form it carried,
+    for its own recipient only."""
+    import datetime as dt
+
+    from handlers.address import Address
+    from handlers.messages import Form, FormField, Reply
+    from handlers.outcome import Send
+
+    form = Form("survey.test", "アンケート", (FormField("score", "満足度"),), "送信", context="ev-1")
+    with server.core.units() as uow:
+        uow.outbox.enqueue(Send(Address("slack", "", "U0000001"), Reply(text="ご参加ありがとうございました", form=form),
+                                "survey:1"), dt.datetime.now(dt.UTC))
+        uow.commit()
+    server.core.dispatcher._wake()
+    [sent] = await fake_slack.wait_for("chat.postMessage")
+    opener = button(sent["blocks"], "form.open")
+    assert opener["text"]["text"] == t("form.open")
+    stranger = block_action(opener["action_id"], opener["value"], fake_slack.response_url(), user="U0000009",
+                            channel="C0000009")
+    body, headers = form_request(stranger)
+    assert await post(http, server, body, headers) == 200
+    await fake_slack.wait_for("chat.postEphemeral")
+    assert fake_slack.calls_to("views.open") == [], "someone else's form never opens"
+    mine = block_action(opener["action_id"], opener["value"], fake_slack.response_url(), channel=sent["channel"])
+    mine["payload"] = mine["payload"].replace('"1.2.3"', '"4.5.6"')  # each press has its own trigger
+    body, headers = form_request(mine)
+    assert await post(http, server, body, headers) == 200
+    [opened] = await fake_slack.wait_for("views.open")
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == "survey.test" and view["blocks"][0]["block_id"] == "score"
+    assert json.loads(view["private_metadata"])["context"] == "ev-1"

@@ -25,7 +25,7 @@ from bot.app import Core, build_core
 from bot.channels.teams import TeamsChannel
 from bot.channels.teams_sender import build_teams_sender
 from bot.config import Settings
-from bot.db.models import Feedback, HandoffRequest, QuestionLog
+from bot.db.models import ConsultCase, Feedback, HandoffRequest, QuestionLog
 from bot.inbox import InboxWorker
 from bot.outbound import outbox_worker
 from handlers.address import Address
@@ -264,9 +264,10 @@ async def test_handoff_button_creates_request_and_confirms(start_teams: StartTea
     assert (await h.post(_press(h, handoff))).status == 201
     with h.core.db.session() as s:
         (request,) = s.scalars(select(HandoffRequest)).all()
+        (case,) = s.scalars(select(ConsultCase)).all()
     assert (request.channel, request.user_ref, request.conversation_ref) == ("teams", AAD_ID, f"teams:{PERSONAL}")
-    assert request.question == question
-    assert h.connector.messages[-1]["text"] == t("handoff.created_unrouted", ref=f"DX-{request.id:06d}")
+    assert request.question == question == case.text
+    assert f"DX-{case.year}-{case.seq:04d}" in json.dumps(h.connector.messages[-1], ensure_ascii=False)
 
 
 async def test_suggestion_button_answers_the_suggested_entry(start_teams: StartTeams) -> None:

@@ -29,14 +29,18 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack_blocks import home_view
+from bot.channels.slack_blocks import home_view, modal_view
 from bot.channels.slack_convert import HOME, convert, inbox_key
+from bot.channels.slack_sender import FORM_OPEN
 from bot.config import Settings
 from bot.db.repos import inbox
+from bot.db.repos.outbox_worker import stored_message
 from bot.db.session import Database
 from bot.http_guard import parse_json_limited
+from handlers.address import Address
 from handlers.dispatch import Dispatcher
-from handlers.messages import Action, Inbound, Submission
+from handlers.i18n import t
+from handlers.messages import Action, Inbound, Reply, Submission
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +235,9 @@ class SlackChannel:
         reply_key = f"reply:{row.key}"
         if isinstance(converted, Inbound):
             await self.dispatcher.message(converted, reply_key=reply_key, after=after)
+        elif isinstance(converted, Action) and converted.name == FORM_OPEN:
+            await self._open_stored_form(converted)
+            await asyncio.to_thread(self._done, after)
         elif isinstance(converted, Action):
             await self.dispatcher.action(converted, reply_key=reply_key, after=after)
         elif isinstance(converted, Submission):
@@ -239,6 +246,19 @@ class SlackChannel:
             if converted == HOME:
                 await self.client.views_publish(user_id=json.loads(row.body)["event"]["user"], view=home_view())
             await asyncio.to_thread(self._done, after)
+
+    async def _open_stored_form(self, pressed: Action) -> None:
+        """入力する on a message the bot sent: open the form that message carried, for its own recipient."""
+        row_id = int(pressed.value) if pressed.value.isascii() and pressed.value.isdigit() else None
+        stored = await asyncio.to_thread(stored_message, self.db, row_id) if row_id is not None else None
+        reply = Reply.from_json(stored[1]) if stored else None
+        sent_to = Address.from_json(stored[0]) if stored else None
+        here = pressed.address
+        if reply is None or reply.form is None or sent_to is None or not (
+                sent_to.conversation == here.conversation or (sent_to.user and sent_to.user == here.user)):
+            await self.client.chat_postEphemeral(channel=here.conversation, user=here.user, text=t("form.gone"))
+            return
+        await self.client.views_open(trigger_id=here.trigger, view=modal_view(reply.form, sent_to))
 
     def _done(self, after: Callable[[Any], None]) -> None:
         with self.dispatcher.units() as uow:

@@ -29,9 +29,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.channels.slack_blocks import modal_view, render
 from bot.config import Settings
 from handlers.i18n import t
+from handlers.messages import Button
 from scheduler.outbox import Delivered, OutboxRow, Permanent, RateLimited, Transient
 
 log = logging.getLogger(__name__)
+FORM_OPEN = "form.open"  # a button that opens the form an outbox row carried
 
 EVENT_TYPE = "dxlab_delivery"
 TIMEOUT_S = 10
@@ -86,19 +88,24 @@ class SlackSender:
         return Delivered(str(answer["ts"]))
 
     async def _open_form(self, row: OutboxRow) -> Delivered:
-        """A form opens as a modal with the interaction's trigger (valid 3 s); when it has expired, or there
-        was none, the person is told privately to press again, and the text above the form is kept."""
+        """A reply with a form: its text is posted like any reply, and the form opens as a modal with the
+        interaction's trigger (valid 3 s). Without a trigger (a message the bot sends on its own) or once it
+        has expired, the message carries an 入力する button that opens the form from this very row
+        (SlackChannel handles FORM_OPEN)."""
         address, reply = row.address, row.reply
         assert reply.form is not None
         if address.trigger:
             try:
-                answer = await self._call("views_open", trigger_id=address.trigger,
-                                          view=modal_view(reply.form, address))
-                return Delivered(str((answer.get("view") or {}).get("id", "")))
+                await self._call("views_open", trigger_id=address.trigger, view=modal_view(reply.form, address))
+                opened = replace(reply, form=None)
+                if not (opened.text or opened.title):
+                    return Delivered("modal")
+                return await self.send(replace(row, payload_json=opened.to_json()))
             except Permanent as exc:
-                log.info("slack: could not open form %s (%s): telling the person instead", reply.form.id, exc)
-        notice = replace(reply, form=None, text="\n".join(p for p in (reply.text, t("form.expired")) if p))
-        return await self.send(replace(row, payload_json=notice.to_json()))
+                log.info("slack: could not open form %s (%s): offering a button instead", reply.form.id, exc)
+        offer = Button(t("form.open"), FORM_OPEN, str(row.id), style="primary")
+        with_button = replace(reply, form=None, buttons=(*reply.buttons, offer))
+        return await self.send(replace(row, payload_json=with_button.to_json()))
 
     async def find_delivered(self, row: OutboxRow) -> str | None:
         address, reply = row.address, row.reply

@@ -6,12 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import announce, ask, directory, jobs, kb, kpi, serve
+from bot.cli import announce, ask, cases, directory, jobs, kb, kpi, serve
 from bot.config import SettingsError
 from handlers.i18n import t
 
 # Each module has `register(subparsers)`; the order is the order of `dxlab --help`.
-COMMAND_MODULES = (ask, kb, serve, directory, jobs, announce, kpi)
+COMMAND_MODULES = (ask, kb, serve, directory, jobs, cases, announce, kpi)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,3 +150,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cal = kb.add_parser("calibrate", help="refit the confidence model and threshold (lexical and hybrid)")
     cal.add_argument("--semantic", choices=["local", "openai", "off"], default=None, help="default: DXLAB_SEMANTIC")
     cal.set_defaults(func=cmd_kb_calibrate)
+    from bot.cli.cases import register_drafts
+
+    register_drafts(kb)  # `kb drafts list|approve`: FAQ drafts made from consultations

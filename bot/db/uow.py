@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.db.repos.consult import SqlConsult
 from bot.db.repos.conversations import SqlConversations, SqlKeyValue
 from bot.db.repos.directory import SqlAudit, SqlDirectory
 from bot.db.repos.events import SqlEvents
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(session)
         self.kpi = SqlKpi(session)
         self.events = SqlEvents(session)
+        self.consult = SqlConsult(session)
 
     def commit(self) -> None:
         self.session.commit()

@@ -160,6 +160,7 @@ def cancel_event(ctx: Context, msg: Inbound) -> Outcome:
 
 
 def register(routes: Routes) -> None:
+    routes.cues("event", INTENT_CUES)
     routes.action(RSVP)(pressed)
     routes.step(rsvp.REMIND_STEP)(remind_due)
     routes.form(after.SURVEY_FORM)(survey_submitted)

@@ -170,3 +170,4 @@ def how(ctx: Context, msg: Inbound) -> Outcome:
 def register(routes: Routes) -> None:
     routes.command("kpi", usage="kpi.usage")(command)
     routes.intent("kpi")(how)
+    routes.cues("kpi", INTENT_CUES)

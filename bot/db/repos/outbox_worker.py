@@ -165,3 +165,10 @@ class SqlDueQueue:
             session.execute(update(DUE).where(DUE.c.id == row_id, DUE.c.state == CLAIMED)
                             .values(claimed_by=None, claimed_until=None, **values))
             session.commit()
+
+
+def stored_message(db: Database, row_id: int) -> tuple[str, str] | None:
+    """(address JSON, payload JSON) of an outbox row: a sent message's form, opened later from its button."""
+    with db.session() as s:
+        row = s.get(OutboxMessage, row_id)
+        return (row.address, row.payload) if row is not None else None

@@ -10,6 +10,7 @@ from bot.db.repos.upsert import insert_new
 from bot.db.session import Database
 from handlers.address import Address
 from handlers.ports import HandoffTicket, LoggedQuestion, QuestionRecord
+from knowledge.privacy import mask_personal
 
 MAX_LOGGED_CHARS = 4000
 
@@ -17,7 +18,7 @@ MAX_LOGGED_CHARS = 4000
 def question_row(record: QuestionRecord) -> dict[str, object]:
     """A question_log row for `record` (shared by the direct insert and the write-behind log)."""
     return {"created_at": utcnow(), "channel": record.channel, "user_ref": record.user_ref,
-            "conversation_ref": record.conversation_ref, "question": record.question[:MAX_LOGGED_CHARS],
+            "conversation_ref": record.conversation_ref, "question": mask_personal(record.question[:MAX_LOGGED_CHARS]),
             "entry_id": record.entry_id, "confidence": record.confidence, "answered": record.answered,
             "escalated": record.escalated, "clicked": record.clicked}
 
