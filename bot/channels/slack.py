@@ -95,9 +95,11 @@ def shape_problem(body: Mapping[str, Any]) -> str | None:
         if any(k in event and not text(event[k]) for k in ("text", "user", "channel", "ts", "thread_ts")):
             return "an event field that should be text is not"
     elif "command" in body:
-        if not all(text(body.get(k)) for k in ("command", "user_id", "channel_id")):
-            return "a command needs command, user_id and channel_id"
+        if not all(text(body.get(k)) for k in ("command", "user_id", "channel_id", "trigger_id")):
+            return "a command needs command, user_id, channel_id and trigger_id"
     elif kind in ("block_actions", "view_submission"):
+        if not text(body.get("trigger_id")) or not body["trigger_id"]:  # the inbox key: without it, lost
+            return "an interaction needs a trigger_id"
         user = body.get("user")
         if not isinstance(user, dict) or not text(user.get("id")):
             return "an interaction needs a user with an id"
@@ -138,7 +140,9 @@ class KeepBeforeAck(AsyncMiddleware):
             log.info("slack: dropped repeated delivery %s (retry %s)", key, retry)
             return BoltResponse(status=200, body="")
         self.accepted()
-        return await next()
+        # Acknowledged here, not by a listener: bolt's authorization (an auth.test call until one has
+        # succeeded) runs after this middleware, so a slow or failing Slack Web API never delays the ack.
+        return BoltResponse(status=200, body="")
 
 
 class SlackChannel:
@@ -149,13 +153,12 @@ class SlackChannel:
         self.verifier = SignatureVerifier(settings.slack_signing_secret) if settings.slack_signing_secret else None
         # Signatures are checked in handle(), before the body is parsed; Socket Mode needs none.
         self.app = AsyncApp(name="dxlab", token=settings.slack_bot_token, process_before_response=True,
-                            request_verification_enabled=False)
+                            request_verification_enabled=False, before_authorize=KeepBeforeAck(db, accepted))
         # Set on bolt's own client: handing bolt a client instead makes it warn, at every start,
         # that the token (which it also reads from SLACK_BOT_TOKEN) goes unused.
         self.client: AsyncWebClient = self.app.client
         self.client.base_url = settings.slack_api_url
         self.client.timeout = int(API_TIMEOUT_S)
-        self.app.use(KeepBeforeAck(db, accepted))
         for event in ("app_mention", "message", "app_home_opened"):
             self.app.event(event)(self._ack)
         # Any command name: the workspace admin may have renamed /dxlab (say /dxlab-dev for a test app).
