@@ -2,7 +2,8 @@
 
 Each platform gives a `process(row, after)` coroutine that converts the stored body and hands it to the
 dispatcher with `after` (which marks the row done in the answer's own transaction). Rows left by a
-crashed process are taken over when their claim expires; `wake()` starts work at once after a write.
+crashed process are taken over when their claim expires, or at start-up when that process ran on this
+host (bot/db/repos/orphans.py); `wake()` starts work at once after a write.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.db.repos import inbox as repo
+from bot.db.repos import orphans
+from bot.db.repos.orphans import worker_name
 from bot.db.session import Database
 from bot.tasks import BackgroundTasks
 
@@ -37,7 +38,7 @@ class InboxWorker:
         self.db = db
         self.processors = processors
         self.clock = clock
-        self.name = f"{socket.gethostname()}:{os.getpid()}:inbox"
+        self.name = worker_name("inbox")
         self.tasks = BackgroundTasks("inbox")
         self._wakeup = asyncio.Event()
         self._busy = 0  # rows being answered now
@@ -62,6 +63,12 @@ class InboxWorker:
         await self.tasks.close(timeout)
 
     async def _run(self) -> None:
+        try:  # a crashed predecessor's claims (inbox, outbox, due work): taken over now, not after their lease
+            released = await asyncio.to_thread(orphans.release_orphaned_claims, self.db, self.clock())
+            if released:
+                log.warning("inbox: released %d claims left by a crashed process on this host", released)
+        except Exception:
+            log.exception("inbox: could not release the claims of crashed processes")
         while True:
             try:
                 taken = await self.run_once()
