@@ -88,6 +88,13 @@ def shape_problem(body: Mapping[str, Any]) -> str | None:
         return isinstance(value, str)
 
     kind = body.get("type")
+    if "command" not in body and not text(kind):
+        return "a body without a type"
+    if "event" in body and not isinstance(body["event"], dict):  # bolt's middleware reads it as an object
+        return "an event that is not an object"
+    problem = _bolt_fields_problem(body)
+    if problem:
+        return problem
     if kind == "event_callback":
         event = body.get("event")
         if not text(body.get("event_id")) or not isinstance(event, dict) or not text(event.get("type")):
@@ -108,6 +115,29 @@ def shape_problem(body: Mapping[str, Any]) -> str | None:
             return "actions must be a list of objects"
         if kind == "view_submission" and not isinstance(body.get("view"), dict):
             return "a view submission needs a view"
+    return None
+
+
+# Fields bolt reads while building a request's context, each as a string or an object (or absent/null);
+# it fails with a TypeError on a number or a list. Looked for at the top and in the objects bolt descends into.
+BOLT_FIELDS = ("user", "channel", "team", "enterprise", "user_team", "item", "message", "previous_message",
+               "assistant_thread", "container", "view", "team_id", "enterprise_id", "user_id", "channel_id",
+               "context_team_id", "context_enterprise_id", "thread_ts", "bot_access_token", "function_data")
+BOLT_NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+
+
+def _bolt_fields_problem(node: Mapping[str, Any], depth: int = 0) -> str | None:
+    for name in BOLT_FIELDS:
+        if not isinstance(node.get(name), str | dict | bool | None):
+            return f"{name} is neither text nor an object"
+    authorizations = node.get("authorizations", [])
+    if not isinstance(authorizations, list) or not all(isinstance(a, dict) for a in authorizations):
+        return "authorizations must be a list of objects"
+    for name in BOLT_NESTED if depth < 2 else ():
+        inner = node.get(name)
+        problem = _bolt_fields_problem(inner, depth + 1) if isinstance(inner, dict) else None
+        if problem:
+            return f"{name}.{problem}"
     return None
 
 
