@@ -10,7 +10,6 @@ delivery whose row exists is acknowledged and dropped. The inbox worker then con
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import re
@@ -35,6 +34,7 @@ from bot.config import Settings
 from bot.db.repos import inbox
 from bot.db.session import Database
 from bot.http_guard import parse_json_limited
+from bot.inbox_intake import InboxIntake
 from handlers.dispatch import Dispatcher
 from handlers.messages import Action, Inbound, Submission
 
@@ -141,15 +141,11 @@ def _bolt_fields_problem(node: Mapping[str, Any], depth: int = 0) -> str | None:
     return None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class KeepBeforeAck(AsyncMiddleware):
     """Write the delivery to the inbox before any listener acknowledges it (HTTP and Socket Mode alike)."""
 
     def __init__(self, db: Database, accepted: Callable[[], None]):
-        self.db = db
+        self.intake = InboxIntake(db)  # deliveries arriving together are kept in one transaction
         self.accepted = accepted
 
     async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
@@ -159,8 +155,7 @@ class KeepBeforeAck(AsyncMiddleware):
             return await next()
         body = json.dumps(req.body, ensure_ascii=False)
         try:
-            fresh = await asyncio.wait_for(asyncio.to_thread(inbox.accept, self.db, key, "slack", body, _now()),
-                                           ACCEPT_BUDGET_S)
+            fresh = await asyncio.wait_for(self.intake.accept(key, "slack", body), ACCEPT_BUDGET_S)
         except Exception as exc:  # a locked or unreachable database, or the budget ran out
             log.error("slack: could not keep delivery %s (%s: %s): answering 503 so that Slack retries",
                       key, type(exc).__name__, exc)
