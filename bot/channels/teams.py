@@ -33,6 +33,7 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AppCredentials, AuthenticateRequestResult, ServiceClientCredentialsFactory
+from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from msrest.authentication import Authentication
 
 from bot.channels import teams_keys
@@ -46,7 +47,8 @@ from handlers.i18n import t
 from handlers.messages import Action, Button, Form, Inbound, Reply, Submission
 
 log = logging.getLogger(__name__)
-teams_keys.install()
+# Token checks take their signing keys from teams_keys (bounded downloads) instead of botbuilder's fetch.
+JwtTokenExtractor.get_open_id_metadata = staticmethod(teams_keys.signing_keys)  # type: ignore[method-assign]
 
 CHANNEL = "teams"
 AUTH_TIMEOUT_S = 10.0

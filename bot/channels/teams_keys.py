@@ -6,7 +6,8 @@ a timeout, made inside its async API, again by every request while the keys are 
 is not remembered). A stalled key server would then hold one thread per request, and a burst of tokens
 naming unknown keys would each start a download.
 
-`install()` replaces where botbuilder gets its metadata objects with `SigningKeys`:
+bot/channels/teams.py makes botbuilder get its metadata objects from `signing_keys(url)` (SDK imports stay
+there); a `SigningKeys`:
 - one download at a time per metadata URL, on a daemon thread (it never holds up the process's exit),
   each HTTP call with a timeout; callers wait for it on their own event loop, at most FETCH_WAIT_S;
 - keys are kept for a day (as botbuilder does); a token naming a key we do not have starts a new
@@ -23,10 +24,10 @@ import json
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import requests
-from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor, _OpenIdConfig
 from jwt.algorithms import RSAAlgorithm
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,14 @@ RETRY_AFTER_FAILURE_S = 30.0
 
 Keys = list[dict[str, Any]]
 Download = concurrent.futures.Future[bool]  # True once the keys are in; False when the download failed
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """What botbuilder reads from a key (its `_OpenIdConfig`): the public key and the channels it endorses."""
+
+    public_key: Any
+    endorsements: list[str]
 
 
 class KeysUnavailable(PermissionError):
@@ -58,7 +67,7 @@ class SigningKeys:
         self._running: Download | None = None
         self._started_at = 0.0
 
-    async def get(self, key_id: str | None) -> _OpenIdConfig:
+    async def get(self, key_id: str | None) -> SigningKey:
         download = self._download_for(key_id)
         if download is not None:
             try:  # a failed download was recorded by its thread; an overdue one is recorded here
@@ -117,13 +126,13 @@ class SigningKeys:
         log.warning("teams: could not download the signing keys from %s (%s: %s); next try in %.0f s",
                     self.url, type(exc).__name__, exc, RETRY_AFTER_FAILURE_S)
 
-    def _find(self, key_id: str | None) -> _OpenIdConfig | None:
+    def _find(self, key_id: str | None) -> SigningKey | None:
         with self._lock:
             key = next((k for k in self._keys if k.get("kid") == key_id), None)
         if key is None:
             return None
         try:
-            return _OpenIdConfig(RSAAlgorithm.from_jwk(json.dumps(key)), key.get("endorsements", []))
+            return SigningKey(RSAAlgorithm.from_jwk(json.dumps(key)), list(key.get("endorsements", [])))
         except Exception as exc:  # a published key we cannot read
             raise KeysUnavailable(f"signing key {key_id!r} is unreadable: {exc}") from exc
 
@@ -136,7 +145,3 @@ def signing_keys(url: str) -> SigningKeys:
     with _BY_URL_LOCK:
         return _BY_URL.setdefault(url, SigningKeys(url))
 
-
-def install() -> None:
-    """Make botbuilder's token checks use `SigningKeys` (idempotent)."""
-    JwtTokenExtractor.get_open_id_metadata = staticmethod(signing_keys)  # type: ignore[method-assign]
