@@ -42,6 +42,7 @@ class InboxWorker:
         self.tasks = BackgroundTasks("inbox")
         self._wakeup = asyncio.Event()
         self._busy = 0  # rows being answered now
+        self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -54,8 +55,14 @@ class InboxWorker:
         """Stop claiming, answer what was acknowledged up to now (within `timeout`), then stop; a row left
         unanswered stays in the table for the next start."""
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+            # Not cancelled mid-round: a claim running on a thread would finish without its rows being
+            # answered (they would wait for the lease). The loop stops after its current round.
+            self._stopping = True
+            self.wake()
+            done, _ = await asyncio.wait({self._loop_task}, timeout=timeout)
+            if not done:
+                self._loop_task.cancel()
+                await asyncio.gather(self._loop_task, return_exceptions=True)
         try:
             await asyncio.wait_for(self.run_once(), timeout)
         except Exception:  # the database is gone: the rows wait for the next start
@@ -69,13 +76,13 @@ class InboxWorker:
                 log.warning("inbox: released %d claims left by a crashed process on this host", released)
         except Exception:
             log.exception("inbox: could not release the claims of crashed processes")
-        while True:
+        while not self._stopping:
             try:
                 taken = await self.run_once()
             except Exception:
                 log.exception("inbox: could not claim work")
                 taken = 0
-            if taken == 0:
+            if taken == 0 and not self._stopping:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_S)
