@@ -3,7 +3,9 @@
 The server runs as its own process (the real CLI) on 127.0.0.1, talking to a fake Slack Web API
 in this process. Figures: time to HTTP 200 for each event (p50/p99/max), time until all 200
 answers were posted, and the server's resident memory before and after.
-Target: p99 acknowledgement ≤ 300 ms. Run: `python -m benchmarks.bench_slack` (or `make bench`).
+The same burst then goes to a bare bolt AsyncApp (benchmarks/bare_bolt.py, a listener that only acks).
+Targets: p99 acknowledgement ≤ 300 ms and ≤ 2× bare bolt's p99 (exit 1 otherwise).
+Run: `python -m benchmarks.bench_slack` (or `make bench`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_envelop
 
 EVENTS = 200
 TARGET_P99_MS = 300
+TARGET_RATIO = 2.0  # our p99 against a bare bolt app's under the same load
 START_TIMEOUT = 60.0
 ANSWER_TIMEOUT = 120.0
 
@@ -84,7 +87,42 @@ async def acknowledge_time(http: aiohttp.ClientSession, url: str, body: bytes, h
     return time.perf_counter() - start
 
 
-async def run() -> None:
+def percentile(ms: list[float], fraction: float) -> float:
+    return sorted(ms)[max(int(len(ms) * fraction) - 1, 0)]
+
+
+async def burst(http: aiohttp.ClientSession, url: str, tag: str) -> tuple[list[float], float]:
+    """EVENTS signed mentions at once: each one's time to HTTP 200 (ms), and the time until all were acked."""
+    requests = [json_request(event_envelope(
+        mention(q, ts=f"1700001000.{n:06d}", channel=f"C{n % 7:07d}", user=f"U{n:07d}"), f"Ev{tag}{n}"))
+        for n, q in enumerate(questions(EVENTS))]
+    start = time.perf_counter()
+    acks = await asyncio.gather(*(acknowledge_time(http, url, body, headers) for body, headers in requests))
+    return [a * 1000 for a in acks], time.perf_counter() - start
+
+
+def start_bare_bolt(port: int, fake: FakeSlack) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "benchmarks.bare_bolt", str(port), fake.api_url],
+                            cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+async def bare_bolt_figures(fake: FakeSlack) -> list[float]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_bare_bolt(port, fake)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            await wait_healthy(http, url, server)
+            await acknowledge_time(http, url, *json_request(event_envelope(mention("応募資格は?"), "EvBareWarm")))
+            ms, _ = await burst(http, url, "Bare")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return ms
+
+
+async def run() -> int:
     fake = await FakeSlack().start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -93,37 +131,40 @@ async def run() -> None:
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
                 await wait_healthy(http, url, server)
-                # One event first: bolt's auth.test and the first answer's lazy set-up are start-up costs.
+                # One event first: the first answer's lazy set-up is a start-up cost.
                 await acknowledge_time(http, url, *json_request(event_envelope(mention("応募資格は?"), "EvWarm")))
                 await fake.wait_for("chat.postMessage", 1, ANSWER_TIMEOUT)
                 before = memory_kib(server.pid)
-                requests = [json_request(event_envelope(
-                    mention(q, ts=f"1700001000.{n:06d}", channel=f"C{n % 7:07d}", user=f"U{n:07d}"), f"EvBench{n}"))
-                    for n, q in enumerate(questions(EVENTS))]
                 start = time.perf_counter()
-                acks = await asyncio.gather(*(acknowledge_time(http, url, body, headers) for body, headers in requests))
-                all_acked = time.perf_counter() - start
+                ms, all_acked = await burst(http, url, "Bench")
                 await fake.wait_for("chat.postMessage", EVENTS + 1, ANSWER_TIMEOUT)
                 all_answered = time.perf_counter() - start
                 after = memory_kib(server.pid)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
-            await fake.close()
-    ms = sorted(a * 1000 for a in acks)
-    p99 = ms[int(len(ms) * 0.99) - 1]
-    print(f"bench_slack: {EVENTS} concurrent signed app_mention events → dxlab serve (127.0.0.1, fake Slack API)")
-    print(f"  time to HTTP 200   : p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
-          f"   (target p99 ≤ {TARGET_P99_MS} ms: {'met' if p99 <= TARGET_P99_MS else 'MISSED'})")
+    bare = await bare_bolt_figures(fake)
+    await fake.close()
+
+    p99, bare_p99 = percentile(ms, 0.99), percentile(bare, 0.99)
+    ratio = p99 / bare_p99
+    print(f"bench_slack: {EVENTS} concurrent signed app_mention events (127.0.0.1, fake Slack API)")
+    print(f"  dxlab serve  time to HTTP 200: p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, "
+          f"max {max(ms):.1f} ms   (target p99 ≤ {TARGET_P99_MS} ms: {'met' if p99 <= TARGET_P99_MS else 'MISSED'})")
+    print(f"  bare bolt    time to HTTP 200: p50 {statistics.median(bare):.1f} ms, p99 {bare_p99:.1f} ms, "
+          f"max {max(bare):.1f} ms   (AsyncApp on aiohttp, a listener that only acks)")
+    print(f"  ratio (p99)  : {ratio:.2f}× bare bolt (p50 {statistics.median(ms) / statistics.median(bare):.2f}×)"
+          f"   (target ≤ {TARGET_RATIO}×: {'met' if ratio <= TARGET_RATIO else 'MISSED'})")
     print(f"  all {EVENTS} acknowledged after {all_acked:.2f} s; "
           f"all {EVENTS} answers posted after {all_answered:.2f} s")
-    print(f"  server memory      : VmRSS {before['VmRSS'] / 1024:.1f} MiB before, {after['VmRSS'] / 1024:.1f} MiB "
+    print(f"  server memory: VmRSS {before['VmRSS'] / 1024:.1f} MiB before, {after['VmRSS'] / 1024:.1f} MiB "
           f"after (peak VmHWM {after['VmHWM'] / 1024:.1f} MiB)")
+    return 0 if p99 <= TARGET_P99_MS and ratio <= TARGET_RATIO else 1
 
 
-def main() -> None:
-    asyncio.run(run())
+def main() -> int:
+    return asyncio.run(run())
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -2,7 +2,8 @@
 
 Each platform gives a `process(row, after)` coroutine that converts the stored body and hands it to the
 dispatcher with `after` (which marks the row done in the answer's own transaction). Rows left by a
-crashed process are taken over when their claim expires; `wake()` starts work at once after a write.
+crashed process are taken over when their claim expires, or at start-up when that process ran on this
+host (bot/db/repos/orphans.py); `wake()` starts work at once after a write.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.db.repos import inbox as repo
+from bot.db.repos import orphans
+from bot.db.repos.orphans import worker_name
 from bot.db.session import Database
 from bot.tasks import BackgroundTasks
 
@@ -37,10 +38,11 @@ class InboxWorker:
         self.db = db
         self.processors = processors
         self.clock = clock
-        self.name = f"{socket.gethostname()}:{os.getpid()}:inbox"
+        self.name = worker_name("inbox")
         self.tasks = BackgroundTasks("inbox")
         self._wakeup = asyncio.Event()
         self._busy = 0  # rows being answered now
+        self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -53,8 +55,14 @@ class InboxWorker:
         """Stop claiming, answer what was acknowledged up to now (within `timeout`), then stop; a row left
         unanswered stays in the table for the next start."""
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+            # Not cancelled mid-round: a claim running on a thread would finish without its rows being
+            # answered (they would wait for the lease). The loop stops after its current round.
+            self._stopping = True
+            self.wake()
+            done, _ = await asyncio.wait({self._loop_task}, timeout=timeout)
+            if not done:
+                self._loop_task.cancel()
+                await asyncio.gather(self._loop_task, return_exceptions=True)
         try:
             await asyncio.wait_for(self.run_once(), timeout)
         except Exception:  # the database is gone: the rows wait for the next start
@@ -62,13 +70,19 @@ class InboxWorker:
         await self.tasks.close(timeout)
 
     async def _run(self) -> None:
-        while True:
+        try:  # a crashed predecessor's claims (inbox, outbox, due work): taken over now, not after their lease
+            released = await asyncio.to_thread(orphans.release_orphaned_claims, self.db, self.clock())
+            if released:
+                log.warning("inbox: released %d claims left by a crashed process on this host", released)
+        except Exception:
+            log.exception("inbox: could not release the claims of crashed processes")
+        while not self._stopping:
             try:
                 taken = await self.run_once()
             except Exception:
                 log.exception("inbox: could not claim work")
                 taken = 0
-            if taken == 0:
+            if taken == 0 and not self._stopping:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_S)

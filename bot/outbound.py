@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 
 from bot.config import Settings
+from bot.db.repos.orphans import worker_name
 from bot.db.repos.outbox_worker import SqlDueQueue, SqlOutboxQueue
 from bot.db.session import Database
 from scheduler.due import DueRow, DueRunner, run_due
@@ -22,13 +23,14 @@ STOP_WAIT_S = 5.0
 def outbox_worker(db: Database, senders: Mapping[str, Sender], settings: Settings,
                   clock: Clock = utc_now) -> OutboxWorker:
     return OutboxWorker(SqlOutboxQueue(db), dict(senders), clock=clock, send_rate=settings.send_rate,
-                        max_attempts=settings.outbox_max_attempts)
+                        max_attempts=settings.outbox_max_attempts, worker_id=worker_name("outbox"))
 
 
 def due_runner(db: Database, execute: Callable[[DueRow], Awaitable[None]], settings: Settings,
                kinds: tuple[str, ...] = ()) -> DueRunner:
     """`kinds`: only these step kinds (empty: all)."""
-    return DueRunner(SqlDueQueue(db, kinds=kinds), execute, max_attempts=settings.outbox_max_attempts)
+    return DueRunner(SqlDueQueue(db, kinds=kinds), execute, max_attempts=settings.outbox_max_attempts,
+                     worker_id=worker_name("due"))
 
 
 async def run_due_at(db: Database, senders: Mapping[str, Sender], execute: Callable[[DueRow], Awaitable[None]],

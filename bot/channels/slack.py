@@ -10,7 +10,6 @@ delivery whose row exists is acknowledged and dropped. The inbox worker then con
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import re
@@ -37,6 +36,7 @@ from bot.db.repos import inbox
 from bot.db.repos.outbox_worker import stored_message
 from bot.db.session import Database
 from bot.http_guard import parse_json_limited
+from bot.inbox_intake import InboxIntake
 from handlers.address import Address
 from handlers.dispatch import Dispatcher
 from handlers.i18n import t
@@ -92,6 +92,13 @@ def shape_problem(body: Mapping[str, Any]) -> str | None:
         return isinstance(value, str)
 
     kind = body.get("type")
+    if "command" not in body and not text(kind):
+        return "a body without a type"
+    if "event" in body and not isinstance(body["event"], dict):  # bolt's middleware reads it as an object
+        return "an event that is not an object"
+    problem = _bolt_fields_problem(body)
+    if problem:
+        return problem
     if kind == "event_callback":
         event = body.get("event")
         if not text(body.get("event_id")) or not isinstance(event, dict) or not text(event.get("type")):
@@ -99,9 +106,11 @@ def shape_problem(body: Mapping[str, Any]) -> str | None:
         if any(k in event and not text(event[k]) for k in ("text", "user", "channel", "ts", "thread_ts")):
             return "an event field that should be text is not"
     elif "command" in body:
-        if not all(text(body.get(k)) for k in ("command", "user_id", "channel_id")):
-            return "a command needs command, user_id and channel_id"
+        if not all(text(body.get(k)) for k in ("command", "user_id", "channel_id", "trigger_id")):
+            return "a command needs command, user_id, channel_id and trigger_id"
     elif kind in ("block_actions", "view_submission"):
+        if not text(body.get("trigger_id")) or not body["trigger_id"]:  # the inbox key: without it, lost
+            return "an interaction needs a trigger_id"
         user = body.get("user")
         if not isinstance(user, dict) or not text(user.get("id")):
             return "an interaction needs a user with an id"
@@ -113,15 +122,34 @@ def shape_problem(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+# Fields bolt reads while building a request's context, each as a string or an object (or absent/null);
+# it fails with a TypeError on a number or a list. Looked for at the top and in the objects bolt descends into.
+BOLT_FIELDS = ("user", "channel", "team", "enterprise", "user_team", "item", "message", "previous_message",
+               "assistant_thread", "container", "view", "team_id", "enterprise_id", "user_id", "channel_id",
+               "context_team_id", "context_enterprise_id", "thread_ts", "bot_access_token", "function_data")
+BOLT_NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+
+
+def _bolt_fields_problem(node: Mapping[str, Any], depth: int = 0) -> str | None:
+    for name in BOLT_FIELDS:
+        if not isinstance(node.get(name), str | dict | bool | None):
+            return f"{name} is neither text nor an object"
+    authorizations = node.get("authorizations", [])
+    if not isinstance(authorizations, list) or not all(isinstance(a, dict) for a in authorizations):
+        return "authorizations must be a list of objects"
+    for name in BOLT_NESTED if depth < 2 else ():
+        inner = node.get(name)
+        problem = _bolt_fields_problem(inner, depth + 1) if isinstance(inner, dict) else None
+        if problem:
+            return f"{name}.{problem}"
+    return None
 
 
 class KeepBeforeAck(AsyncMiddleware):
     """Write the delivery to the inbox before any listener acknowledges it (HTTP and Socket Mode alike)."""
 
     def __init__(self, db: Database, accepted: Callable[[], None]):
-        self.db = db
+        self.intake = InboxIntake(db)  # deliveries arriving together are kept in one transaction
         self.accepted = accepted
 
     async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
@@ -131,8 +159,7 @@ class KeepBeforeAck(AsyncMiddleware):
             return await next()
         body = json.dumps(req.body, ensure_ascii=False)
         try:
-            fresh = await asyncio.wait_for(asyncio.to_thread(inbox.accept, self.db, key, "slack", body, _now()),
-                                           ACCEPT_BUDGET_S)
+            fresh = await asyncio.wait_for(self.intake.accept(key, "slack", body), ACCEPT_BUDGET_S)
         except Exception as exc:  # a locked or unreachable database, or the budget ran out
             log.error("slack: could not keep delivery %s (%s: %s): answering 503 so that Slack retries",
                       key, type(exc).__name__, exc)
@@ -142,7 +169,9 @@ class KeepBeforeAck(AsyncMiddleware):
             log.info("slack: dropped repeated delivery %s (retry %s)", key, retry)
             return BoltResponse(status=200, body="")
         self.accepted()
-        return await next()
+        # Acknowledged here, not by a listener: bolt's authorization (an auth.test call until one has
+        # succeeded) runs after this middleware, so a slow or failing Slack Web API never delays the ack.
+        return BoltResponse(status=200, body="")
 
 
 class SlackChannel:
@@ -153,13 +182,12 @@ class SlackChannel:
         self.verifier = SignatureVerifier(settings.slack_signing_secret) if settings.slack_signing_secret else None
         # Signatures are checked in handle(), before the body is parsed; Socket Mode needs none.
         self.app = AsyncApp(name="dxlab", token=settings.slack_bot_token, process_before_response=True,
-                            request_verification_enabled=False)
+                            request_verification_enabled=False, before_authorize=KeepBeforeAck(db, accepted))
         # Set on bolt's own client: handing bolt a client instead makes it warn, at every start,
         # that the token (which it also reads from SLACK_BOT_TOKEN) goes unused.
         self.client: AsyncWebClient = self.app.client
         self.client.base_url = settings.slack_api_url
         self.client.timeout = int(API_TIMEOUT_S)
-        self.app.use(KeepBeforeAck(db, accepted))
         for event in ("app_mention", "message", "app_home_opened"):
             self.app.event(event)(self._ack)
         # Any command name: the workspace admin may have renamed /dxlab (say /dxlab-dev for a test app).

@@ -6,7 +6,8 @@ an acknowledged message survives a restart.
 
 botbuilder does blocking network I/O inside its async API, and this module keeps it off the event loop
 (where it would stall every other conversation, Slack's included):
-- checking a token downloads OpenID signing keys with `requests` (jwt_token_extractor._OpenIdMetadata);
+- checking a token downloads OpenID signing keys with `requests` (jwt_token_extractor._OpenIdMetadata):
+  replaced by bot/channels/teams_keys.py (one bounded download on its own thread, cached, rate-limited);
 - signing a reply asks MSAL for an Azure AD token synchronously, and botbuilder builds new credentials,
   with an empty MSAL cache, for every turn (_ReusedCredentials).
 """
@@ -32,8 +33,10 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AppCredentials, AuthenticateRequestResult, ServiceClientCredentialsFactory
+from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from msrest.authentication import Authentication
 
+from bot.channels import teams_keys
 from bot.config import Settings, SettingsError
 from bot.db.repos import deliveries, inbox
 from bot.db.session import Database
@@ -44,10 +47,12 @@ from handlers.i18n import t
 from handlers.messages import Action, Button, Form, Inbound, Reply, Submission
 
 log = logging.getLogger(__name__)
+# Token checks take their signing keys from teams_keys (bounded downloads) instead of botbuilder's fetch.
+JwtTokenExtractor.get_open_id_metadata = staticmethod(teams_keys.signing_keys)  # type: ignore[method-assign]
 
 CHANNEL = "teams"
 AUTH_TIMEOUT_S = 10.0
-BLOCKING_WORKERS = 4  # stuck key or token downloads must not use up the default executor the store needs
+BLOCKING_WORKERS = 4  # stuck token downloads must not use up the default executor the store needs
 CARD_VERSION = "1.4"  # ActionSet and button styles need 1.2 or newer; Teams renders 1.4 on every client
 WELCOME_DEDUPE = dt.timedelta(minutes=10)  # Teams announces one install as two activities
 BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
@@ -118,12 +123,8 @@ class TeamsChannel:
 
     async def _authenticate(self, activity: Activity, header: str | None) -> AuthenticateRequestResult | None:
         """The verified claims, or None for 401 (no token, bad token, or keys that could not be fetched)."""
-        loop = asyncio.get_running_loop()
-        check = self._auth.authenticate_request
-        try:
-            return await asyncio.wait_for(
-                loop.run_in_executor(self._pool, lambda: asyncio.run(check(activity, header))),
-                AUTH_TIMEOUT_S)
+        try:  # on the event loop: the one blocking step, the key download, is bounded (teams_keys)
+            return await asyncio.wait_for(self._auth.authenticate_request(activity, header), AUTH_TIMEOUT_S)
         except PermissionError as exc:
             log.info("teams: rejected request from %r: %s", activity.service_url, exc)
         except Exception as exc:  # PyJWT decode errors, network errors, timeouts: all mean "not verified"

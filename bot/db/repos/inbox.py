@@ -36,6 +36,15 @@ def accept(db: Database, key: str, platform: str, body: str, now: dt.datetime) -
                                          "state": PENDING, "attempts": 0, "expires_at": now + KEEP_DONE})
 
 
+def accept_many(db: Database, deliveries: list[tuple[str, str, str]], now: dt.datetime) -> list[bool]:
+    """Store (key, platform, body) deliveries in one transaction; for each, False when its key was stored
+    before (or earlier in the same list)."""
+    with db.session() as s, s.begin():
+        return [insert_new(s, InboxItem, {"key": key, "platform": platform, "body": body, "received_at": now,
+                                          "state": PENDING, "attempts": 0, "expires_at": now + KEEP_DONE})
+                for key, platform, body in deliveries]
+
+
 def claim(db: Database, worker: str, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[InboxRow]:
     """Take up to `limit` rows nobody is working on (pending, or claimed by a worker whose lease ran out)."""
     ready = or_(InboxItem.state == PENDING, and_(InboxItem.state == CLAIMED, InboxItem.claimed_until < now))
