@@ -54,6 +54,7 @@ CHANNEL = "teams"
 AUTH_TIMEOUT_S = 10.0
 BLOCKING_WORKERS = 4  # stuck token downloads must not use up the default executor the store needs
 CARD_VERSION = "1.4"  # ActionSet and button styles need 1.2 or newer; Teams renders 1.4 on every client
+TYPING_TIMEOUT_S = 2.0
 WELCOME_DEDUPE = dt.timedelta(minutes=10)  # Teams announces one install as two activities
 BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
 
@@ -149,7 +150,10 @@ class TeamsChannel:
             _, mentioned = _strip_bot_mention(activity)
             if activity.conversation.conversation_type in ("channel", "groupChat") and not mentioned:
                 return  # only @mentions are for us outside a personal chat
-        await context.send_activity(Activity(type=ActivityTypes.typing))
+        try:  # best effort, bounded: an unreachable connector must not hold the turn past Teams' limit
+            await asyncio.wait_for(context.send_activity(Activity(type=ActivityTypes.typing)), TYPING_TIMEOUT_S)
+        except Exception as exc:
+            log.info("teams: typing indicator not sent (%s: %s)", type(exc).__name__, exc)
         key = f"teams:{activity.conversation.id}:{activity.id}"
         # The text without the bot's mention is kept beside the activity: a stored activity's entities
         # lose the mention details botbuilder keeps outside its schema.
