@@ -137,7 +137,9 @@ async def run() -> int:
                 before = memory_kib(server.pid)
                 start = time.perf_counter()
                 ms, all_acked = await burst(http, url, "Bench")
-                await fake.wait_for("chat.postMessage", EVENTS + 1, ANSWER_TIMEOUT)
+                # Every mention gets one reply: public, or private (ephemeral) when the bot asks back.
+                await fake._until(lambda: len(fake.calls_to("chat.postMessage"))
+                                  + len(fake.calls_to("chat.postEphemeral")) >= EVENTS + 1, ANSWER_TIMEOUT)
                 all_answered = time.perf_counter() - start
                 after = memory_kib(server.pid)
         finally:
