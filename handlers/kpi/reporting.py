@@ -99,6 +99,15 @@ def _allowed(ctx: Context, lab: str) -> policy.Decision:
     return policy.check(ctx, policy.Act.KPI_REPORT, lab=lab)
 
 
+def _permitted_round(ctx: Context, value: str, lang: str) -> tuple[str, str] | Outcome:
+    """(lab, period) named by a button or form, when the actor may report for that lab; else the reply."""
+    found = parse_round(value, ctx.services.calendar)
+    if found is None:
+        return private(t("kpi.chat.stale"))
+    decision = _allowed(ctx, found[0])
+    return found if decision.allowed else policy.refused(decision, lang)
+
+
 def reporter_of(ctx: Context) -> str:
     return policy.actor_ref(ctx.uow.directory.person_by_address(ctx.address), ctx.address)
 
@@ -117,25 +126,19 @@ def report_form(uow: UnitOfWork, cal: BusinessCalendar, lab: str, period: str) -
 
 
 def open_form(ctx: Context, action: Action) -> Outcome:
-    found = parse_round(action.value, ctx.services.calendar)
-    if found is None:
-        return private(t("kpi.chat.stale"))
-    lab, period = found
-    decision = _allowed(ctx, lab)
-    if not decision.allowed:
-        return policy.refused(decision, action.lang)
+    round_ = _permitted_round(ctx, action.value, action.lang)
+    if isinstance(round_, Outcome):
+        return round_
+    lab, period = round_
     form = report_form(ctx.uow, ctx.services.calendar, lab, period)
     return private(t("kpi.form.title", period=period), form=form) if form else private(t("kpi.chat.stale"))
 
 
 def open_skip(ctx: Context, action: Action) -> Outcome:
-    found = parse_round(action.value, ctx.services.calendar)
-    if found is None:
-        return private(t("kpi.chat.stale"))
-    lab, period = found
-    decision = _allowed(ctx, lab)
-    if not decision.allowed:
-        return policy.refused(decision, action.lang)
+    round_ = _permitted_round(ctx, action.value, action.lang)
+    if isinstance(round_, Outcome):
+        return round_
+    _, period = round_
     form = Form(SKIP_FORM, t("kpi.form.skip_title", period=period),
                 (FormField("reason", t("kpi.form.reason"), multiline=True,
                            placeholder=t("kpi.form.reason_placeholder")),), t("kpi.form.skip_submit"), action.value)
@@ -143,13 +146,10 @@ def open_skip(ctx: Context, action: Action) -> Outcome:
 
 
 def submit_report(ctx: Context, form: Submission) -> Outcome:
-    found = parse_round(form.context, ctx.services.calendar)
-    if found is None:
-        return private(t("kpi.chat.stale"))
-    lab, period = found
-    decision = _allowed(ctx, lab)
-    if not decision.allowed:
-        return policy.refused(decision, form.lang)
+    round_ = _permitted_round(ctx, form.context, form.lang)
+    if isinstance(round_, Outcome):
+        return round_
+    lab, period = round_
     uow, cal = ctx.uow, ctx.services.calendar
     checked: list[tuple[Indicator, Checked]] = []
     problems: list[str] = []
@@ -212,13 +212,10 @@ def skip(ctx: Context, lab: str, period: str, reason: str, source: str) -> Outco
 
 
 def submit_skip(ctx: Context, form: Submission) -> Outcome:
-    found = parse_round(form.context, ctx.services.calendar)
-    if found is None:
-        return private(t("kpi.chat.stale"))
-    lab, period = found
-    decision = _allowed(ctx, lab)
-    if not decision.allowed:
-        return policy.refused(decision, form.lang)
+    round_ = _permitted_round(ctx, form.context, form.lang)
+    if isinstance(round_, Outcome):
+        return round_
+    lab, period = round_
     return skip(ctx, lab, period, form.values.get("reason", ""), "form")
 
 
