@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from handlers.i18n import format_date, t
 from handlers.ports import QuestionRecord, Rephraser
@@ -97,6 +98,7 @@ def primary_first(entry: Entry) -> list[Citation]:
     return sorted(entry.sources, key=lambda c: not c.source.primary)
 
 
+@lru_cache(maxsize=2048)  # entries are immutable and few; the line is on every answer's path
 def source_line(entry: Entry, lang: str = "ja") -> str:
     items = []
     for citation in primary_first(entry):

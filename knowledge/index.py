@@ -37,31 +37,48 @@ class Hit:
     unknown: float  # share of the query's word mass that no entry knows (天気, 確定申告)
 
 
-class _Bm25:
-    """BM25 over weighted feature bags. Each term keeps its postings as two numpy arrays (doc
-    indices, whole term weights = idf x saturated tf, computed once at build time), so scoring a
-    query is one concatenation and one bincount instead of a Python loop over postings."""
+class _Postings:
+    """BM25 postings of every term over one document space: the entries, then the phrasings.
 
-    def __init__(self, docs: list[Counter[str]], idf: dict[str, float]):
-        self.size = len(docs)
-        lengths = [sum(d.values()) for d in docs]
-        avg = (sum(lengths) / len(docs)) if docs else 1.0
+    Stored as flat arrays (a term's postings are one slice, as in CSR), so a query gathers all
+    its terms' postings with a few vectorised numpy calls and one bincount per measure: the BM25
+    scores and the coverage measures of every entry and phrasing come out of the same gather,
+    with no Python loop over postings or over candidates."""
+
+    def __init__(self, groups: list[list[Counter[str]]], idf: dict[str, float]):
         postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-        for i, doc in enumerate(docs):
-            norm = K1 * (1 - B + B * lengths[i] / avg)
-            for term, tf in doc.items():
-                ids, weights = postings[term]
-                ids.append(i)
-                weights.append(idf[term] * tf * (K1 + 1) / (tf + norm))
-        self.postings = {t: (np.array(ids, dtype=np.int32), np.array(ws)) for t, (ids, ws) in postings.items()}
+        offset = 0
+        for docs in groups:  # BM25's length normalisation is per group (entries vs phrasings)
+            lengths = [sum(d.values()) for d in docs]
+            avg = (sum(lengths) / len(docs)) if docs else 1.0
+            for i, doc in enumerate(docs):
+                norm = K1 * (1 - B + B * lengths[i] / avg)
+                for term, tf in doc.items():
+                    ids, weights = postings[term]
+                    ids.append(offset + i)
+                    weights.append(idf[term] * tf * (K1 + 1) / (tf + norm))
+            offset += len(docs)
+        self.size = offset
+        self.term_ids = {term: n for n, term in enumerate(postings)}
+        lengths = np.array([len(ids) for ids, _ in postings.values()], dtype=np.int64)
+        self.starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        self.lengths = lengths
+        self.ids = np.array([i for ids, _ in postings.values() for i in ids], dtype=np.int64)
+        self.weights = np.array([w for _, ws in postings.values() for w in ws], dtype=np.float64)
 
-    def scores(self, query: Counter[str]) -> np.ndarray:
-        found = [(self.postings[t], qw) for t, qw in query.items() if t in self.postings]
-        if not found:
-            return np.zeros(self.size)
-        ids = np.concatenate([p[0] for p, _ in found])
-        weights = np.concatenate([p[1] * qw for p, qw in found])
-        return np.bincount(ids, weights=weights, minlength=self.size)
+    def gather(self, terms: list[int], *per_term: list[float]) -> list[np.ndarray]:
+        """For each list of per-term values: the sum over the given terms of value x posting
+        weight (the first list, the BM25 score) or of the value alone (the others: presence)."""
+        if not terms:
+            return [np.zeros(self.size) for _ in per_term]
+        tid = np.array(terms, dtype=np.int64)
+        lengths = self.lengths[tid]
+        ends = np.cumsum(lengths)
+        slots = np.repeat(self.starts[tid] - (ends - lengths), lengths) + np.arange(int(ends[-1]))
+        ids = self.ids[slots]
+        first, *rest = (np.repeat(np.array(v), lengths) for v in per_term)
+        return [np.bincount(ids, weights=first * self.weights[slots], minlength=self.size),
+                *(np.bincount(ids, weights=v, minlength=self.size) for v in rest)]
 
 
 class FaqIndex:
@@ -91,15 +108,12 @@ class FaqIndex:
         self.unseen_idf = math.log(1 + (n + 0.5) / 0.5)
         self.phrase_starts = np.array(starts, dtype=np.int64)
         self.phrase_stops = np.append(self.phrase_starts[1:], len(phrase_docs))
-        self.entry_terms = [set(d) for d in entry_docs]
-        self.phrase_terms = [set(d) for d in phrase_docs]
         vocabulary = [t[2:] for t in self.idf if t.startswith("w:")]
         self.kana = KanaSpellings(analyzer, [*vocabulary, *analyzer.synonyms.canonical])
-        self._entries_bm25 = _Bm25(entry_docs, self.idf)
-        self._phrases_bm25 = _Bm25(phrase_docs, self.idf)
+        self._postings = _Postings([entry_docs, phrase_docs], self.idf)
 
     def query(self, text: str) -> LexicalQuery | None:
-        """Scores of every entry for `text` (None when the text has no usable word)."""
+        """Scores and coverage of every entry for `text` (None when the text has no usable word)."""
         query = self.analyzer.features(self.kana.rewrite(text))
         if not query:
             return None
@@ -109,44 +123,41 @@ class FaqIndex:
             # much unexplained information.
             query[term] *= UNKNOWN_KANA_WEIGHT
         mass = {t: w * self.idf.get(t, self.unseen_idf) for t, w in query.items()}
-        entry_scores = self._entries_bm25.scores(query)
-        phrase_scores = self._phrases_bm25.scores(query)
+        known = [t for t in query if t in self._postings.term_ids]
+        scores, found, found_words = self._postings.gather(
+            [self._postings.term_ids[t] for t in known], [query[t] for t in known], [mass[t] for t in known],
+            [mass[t] if t.startswith("w:") else 0.0 for t in known])
+        n = len(self.entries)
         # Best phrasing per entry: phrasings of one entry are contiguous, so a reduceat does it.
-        best = np.maximum.reduceat(phrase_scores, self.phrase_starts)
-        combined = PHRASE_SHARE * best + (1 - PHRASE_SHARE) * entry_scores
-        return LexicalQuery(self, mass, combined, phrase_scores)
-
-    def search(self, text: str, limit: int = 5) -> list[Hit]:
-        scored = self.query(text)
-        if scored is None:
-            return []
-        candidates = np.flatnonzero(scored.combined)
-        top = candidates[np.argsort(-scored.combined[candidates], kind="stable")][:limit]
-        return [scored.hit(int(i)) for i in top]  # coverage only for the few hits returned
+        best = np.maximum.reduceat(scores[n:], self.phrase_starts) if n else np.zeros(0)
+        combined = PHRASE_SHARE * best + (1 - PHRASE_SHARE) * scores[:n]
+        return LexicalQuery(self, mass, combined, scores[n:], found, found_words)
 
 
 class LexicalQuery:
-    """One question's lexical scores over all entries; `hit(i)` adds the coverage measures."""
+    """One question's lexical scores over all entries; `hit(i)` reads off the coverage measures."""
 
-    def __init__(self, index: FaqIndex, mass: dict[str, float], combined: np.ndarray, phrase_scores: np.ndarray):
+    def __init__(self, index: FaqIndex, mass: dict[str, float], combined: np.ndarray, phrase_scores: np.ndarray,
+                 found: np.ndarray, found_words: np.ndarray):
         self.index = index
         self.mass = mass
         self.combined = combined
         self.phrase_scores = phrase_scores
+        self._found = found  # the query's idf mass present in each entry, then in each phrasing
+        self._found_words = found_words  # the same, whole words only
         self.total = sum(mass.values()) or 1.0
         # Whole words tell "asked about something we do not cover" (天気, 確定申告) better than
         # reading bigrams, which match bits of almost anything.
-        self.word_mass = {t: m for t, m in mass.items() if t.startswith("w:")}
-        self.word_total = sum(self.word_mass.values()) or 1.0
-        self.unknown = sum(m for t, m in self.word_mass.items() if t not in index.idf) / self.word_total
+        word_mass = {t: m for t, m in mass.items() if t.startswith("w:")}
+        self.word_total = sum(word_mass.values()) or 1.0
+        self.unknown = sum(m for t, m in word_mass.items() if t not in index.idf) / self.word_total
 
     def hit(self, i: int, score: float | None = None) -> Hit:
         index = self.index
         start, stop = index.phrase_starts[i], index.phrase_stops[i]
         p = start + int(np.argmax(self.phrase_scores[start:stop]))
-        terms, phrase_terms = index.entry_terms[i], index.phrase_terms[p]
-        coverage = sum(m for t, m in self.mass.items() if t in terms) / self.total
-        phrase_cov = sum(m for t, m in self.mass.items() if t in phrase_terms) / self.total
-        word_cov = sum(m for t, m in self.word_mass.items() if t in terms) / self.word_total
+        coverage = float(self._found[i]) / self.total
+        phrase_cov = float(self._found[len(index.entries) + p]) / self.total
+        word_cov = float(self._found_words[i]) / self.word_total
         value = float(self.combined[i]) if score is None else score
         return Hit(index.entries[i], value, coverage, phrase_cov, word_cov, self.unknown)

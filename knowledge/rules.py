@@ -90,6 +90,7 @@ class KindRules:
         self.synonyms = analyzer.synonyms
         self.analyzer = analyzer
         self.programs = _programs(root)
+        self._spelled = tuple(tuple(n.replace(" ", "") for n in names) for names in self.programs)
         # A program written by sound (ｺｳｾﾂｼ, こうせつし) is named too: its reading is matched.
         self._readings = tuple(tuple(frozenset(r[i:i + 2] for i in range(len(r) - 1))
                                      for r in (analyzer.reading(n) for n in names) if len(r) >= 4)
@@ -104,14 +105,14 @@ class KindRules:
             other.append(named if entry.kind == "related" else frozenset())
             closed.append(any(name in text for name in known.closed))
         self._opinion = np.array(opinion)
-        self._other = other
+        self._other = [(i, programs) for i, programs in enumerate(other) if programs]  # few entries
         self._closed = np.array(closed)
 
     def _text(self, text: str) -> str:
         return self.synonyms.apply(normalize(text)).replace(" ", "")
 
     def _named(self, text: str) -> frozenset[int]:
-        return frozenset(i for i, names in enumerate(self.programs) if any(n.replace(" ", "") in text for n in names))
+        return frozenset(i for i, names in enumerate(self._spelled) if any(n in text for n in names))
 
     def traits(self, question: str, reading_bigrams: frozenset[str] = frozenset()) -> Traits:
         """`reading_bigrams`: the question's reading bigrams, as the lexical index found them."""
@@ -127,12 +128,12 @@ class KindRules:
         )
 
     def factors(self, traits: Traits) -> np.ndarray:
-        out = np.ones(len(self._other))
+        out = np.ones(len(self._opinion))
         if not traits.asks_meeting:
             out[self._opinion] *= OPINION_FACTOR
         unnamed = OTHER_PROGRAM_FACTOR if traits.about_lab or traits.programs else UNNAMED_PROGRAM_FACTOR
-        for i, programs in enumerate(self._other):
-            if programs and not programs & traits.programs:
+        for i, programs in self._other:
+            if not programs & traits.programs:
                 out[i] *= unnamed
         if traits.asks_current_round:
             out[self._closed] *= CLOSED_ROUND_FACTOR
