@@ -32,6 +32,7 @@ from botbuilder.integration.aiohttp import (
     ConfigurationServiceClientCredentialFactory,
 )
 from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Attachment as ActivityAttachment
 from botframework.connector.auth import AppCredentials, AuthenticateRequestResult, ServiceClientCredentialsFactory
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from msrest.authentication import Authentication
@@ -44,7 +45,7 @@ from bot.http_guard import BadRequest, parse_json_limited
 from handlers.address import Address, Platform
 from handlers.dispatch import Dispatcher
 from handlers.i18n import t
-from handlers.messages import Action, Button, Form, Inbound, Reply, Submission
+from handlers.messages import Action, Attachment, Button, Form, Inbound, Reply, Submission
 
 log = logging.getLogger(__name__)
 # Token checks take their signing keys from teams_keys (bounded downloads) instead of botbuilder's fetch.
@@ -294,10 +295,19 @@ def render(reply: Reply) -> Activity:
     Teams has no ephemeral messages, so Reply.ephemeral is sent like any other reply.
     """
     if not (reply.source or reply.buttons or reply.suggestions or reply.form or reply.title):
-        return Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
-    message = MessageFactory.attachment(CardFactory.adaptive_card(adaptive_card(reply)))
-    message.summary = reply.plain_text()  # notifications and clients that cannot draw the card
+        message = Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
+    else:
+        message = MessageFactory.attachment(CardFactory.adaptive_card(adaptive_card(reply)))
+        message.summary = reply.plain_text()  # notifications and clients that cannot draw the card
+    if reply.attachment is not None:
+        message.attachments = [*(message.attachments or []), inline_image(reply.attachment)]
     return message
+
+
+def inline_image(image: Attachment) -> ActivityAttachment:
+    """An image inside the activity itself, as a data URL: Bot Framework takes small images so (Reply caps
+    attachments at 1 MB), and the bot needs no public URL nor a file upload consent to show one."""
+    return ActivityAttachment(content_type=image.media_type, content_url=image.data_url(), name=image.name)
 
 
 def adaptive_card(reply: Reply) -> dict[str, object]:
