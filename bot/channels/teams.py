@@ -58,6 +58,9 @@ CARD_VERSION = "1.4"  # ActionSet and button styles need 1.2 or newer; Teams ren
 TYPING_TIMEOUT_S = 2.0
 WELCOME_DEDUPE = dt.timedelta(minutes=10)  # Teams announces one install as two activities
 BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
+# Teams leaves base64 images out of its 100 KB message limit, but the connector refuses any request over
+# 256 KiB (413 MessageSizeTooBig): a bigger image is left out rather than losing the whole message.
+INLINE_IMAGE_MAX = 200_000  # characters of the data URL
 
 
 def adapter_config(settings: Settings, overrides: Mapping[str, str] | None = None) -> SimpleNamespace:
@@ -299,15 +302,19 @@ def render(reply: Reply) -> Activity:
     else:
         message = MessageFactory.attachment(CardFactory.adaptive_card(adaptive_card(reply)))
         message.summary = reply.plain_text()  # notifications and clients that cannot draw the card
-    if reply.attachment is not None:
-        message.attachments = [*(message.attachments or []), inline_image(reply.attachment)]
+    image = None if reply.attachment is None else inline_image(reply.attachment)
+    if image is not None:
+        message.attachments = [*(message.attachments or []), image]
     return message
 
 
-def inline_image(image: Attachment) -> ActivityAttachment:
-    """An image inside the activity itself, as a data URL: Bot Framework takes small images so (Reply caps
-    attachments at 1 MB), and the bot needs no public URL nor a file upload consent to show one."""
-    return ActivityAttachment(content_type=image.media_type, content_url=image.data_url(), name=image.name)
+def inline_image(image: Attachment) -> ActivityAttachment | None:
+    """An image inside the activity itself, as a data URL (the bot needs no public URL nor a file upload
+    consent to show one); None when it is too big to go inline (INLINE_IMAGE_MAX): the text goes alone."""
+    url = image.data_url()
+    if len(url) > INLINE_IMAGE_MAX:
+        return None
+    return ActivityAttachment(content_type=image.media_type, content_url=url, name=image.name)
 
 
 def adaptive_card(reply: Reply) -> dict[str, object]:
