@@ -6,6 +6,7 @@ its own way; handlers never know which one it will be.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
@@ -110,6 +111,30 @@ class AnswerInfo:
     confidence: float
 
 
+MAX_ATTACHMENT_BYTES = 1_000_000  # an outbox row carries it (base64) and Teams takes it inline as a data URL
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An image that goes with a reply (the KPI digest's chart). Small by design: it travels inside the
+    outbox row, so anything bigger belongs behind a link instead."""
+
+    name: str  # a file name: overdue.png
+    title: str  # what it shows, for people (Slack's file title, alt text)
+    media_type: str  # image/png
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if not self.media_type.startswith("image/"):
+            raise ValueError(f"attachment {self.name!r}: only images can be attached, not {self.media_type!r}")
+        if not 0 < len(self.data) <= MAX_ATTACHMENT_BYTES:
+            raise ValueError(f"attachment {self.name!r}: {len(self.data)} bytes; an attachment has 1 to "
+                             f"{MAX_ATTACHMENT_BYTES} bytes (link to anything bigger)")
+
+    def data_url(self) -> str:
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
 @dataclass(frozen=True)
 class Reply:
     text: str
@@ -122,6 +147,7 @@ class Reply:
     kind: ReplyKind = ReplyKind.NOTICE
     title: str | None = None
     answer: AnswerInfo | None = None
+    attachment: Attachment | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -142,7 +168,10 @@ class Reply:
 
     def to_json(self) -> str:
         """The neutral payload an outbox row keeps; each channel renders it when it is sent."""
-        return json.dumps(asdict(self), ensure_ascii=False)
+        data = asdict(self)
+        if self.attachment is not None:  # bytes have no JSON form
+            data["attachment"]["data"] = base64.b64encode(self.attachment.data).decode("ascii")
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Reply:
@@ -152,6 +181,7 @@ class Reply:
 def _reply_from_dict(data: dict[str, Any]) -> Reply:
     form = data.get("form")
     answer = data.get("answer")
+    attachment = data.get("attachment")
     known = {f.name for f in fields(Reply)}
     return Reply(**{
         **{k: v for k, v in data.items() if k in known},
@@ -163,4 +193,6 @@ def _reply_from_dict(data: dict[str, Any]) -> Reply:
         "visibility": Visibility(data.get("visibility", Visibility.CONVERSATION)),
         "kind": ReplyKind(data.get("kind", ReplyKind.NOTICE)),
         "answer": None if answer is None else AnswerInfo(**answer),
+        "attachment": None if attachment is None else Attachment(**{
+            **attachment, "data": base64.b64decode(attachment["data"], validate=True)}),
     })

@@ -1,4 +1,6 @@
-"""A stand-in for Slack on 127.0.0.1: its Web API and its response URLs, recording every call.
+"""A stand-in for Slack on 127.0.0.1: its Web API, its response URLs and its file upload URLs, recording
+every call (a file shared by files.completeUploadExternal is kept with its bytes, in `shared`, and shows
+in the channel's history as a message carrying it).
 
 Also builds what Slack sends us: Events API envelopes, slash-command forms, interaction payloads,
 and their `X-Slack-Signature` headers (HMAC-SHA256 over `v0:{timestamp}:{body}`, as Slack signs).
@@ -50,6 +52,8 @@ class FakeSlack:
     chaos_retry_after: str = "1"
     chaos_seed: int = 7
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel → posted messages
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id → filename, length, bytes
+    shared: list[dict[str, Any]] = field(default_factory=list)  # files completed into a channel, with their bytes
     socket_acks: list[dict[str, Any]] = field(default_factory=list)  # what our app answered over Socket Mode
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _runner: web.AppRunner | None = None
@@ -64,6 +68,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # conversations.history and .replies are GETs
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -92,7 +97,8 @@ class FakeSlack:
 
     def posts(self) -> list[Call]:
         """Everything that puts a message in front of a user."""
-        return [c for c in self.calls if c.method in ("chat.postMessage", "chat.postEphemeral", "response_url")]
+        return [c for c in self.calls if c.method in ("chat.postMessage", "chat.postEphemeral", "response_url",
+                                                      "files.completeUploadExternal")]
 
     async def _until(self, condition: Callable[[], bool], timeout: float) -> None:
         """Wait for `condition` (a bound against hanging, not a timing assertion)."""
@@ -149,6 +155,8 @@ class FakeSlack:
         ts = self._next_ts()
         if method == "chat.postMessage":
             self._remember(args, ts)
+        if method == "files.completeUploadExternal" and not self._share(args, ts):
+            return web.json_response({"ok": False, "error": "invalid_arguments"})  # a file never uploaded
         if fault == "hang":
             await self._closing.wait()
             return web.Response(status=503)
@@ -172,6 +180,13 @@ class FakeSlack:
                 body = {"channel": {"id": "D" + str(args.get("users", "")).lstrip("U")}}
             case "conversations.history" | "conversations.replies":
                 body = self._listing(method, args)
+            case "files.getUploadURLExternal":
+                file_id = f"F{len(self.uploads) + 1:08d}"
+                self.uploads[file_id] = {"filename": args.get("filename"), "length": int(args.get("length", 0)),
+                                         "data": None}
+                body = {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+            case "files.completeUploadExternal":
+                body = {"files": [{"id": f["id"], "title": f.get("title")} for f in json.loads(args["files"])]}
             case _:
                 body = {}
         return web.json_response({"ok": True, **body})
@@ -191,6 +206,38 @@ class FakeSlack:
         if metadata:
             message["metadata"] = metadata
         self.history.setdefault(str(args.get("channel")), []).append(message)
+
+    def _share(self, args: dict[str, Any], ts: str) -> bool:
+        """files.completeUploadExternal: each uploaded file shared into `channel_id` (and `thread_ts`), as one
+        message carrying them; False when a file was never uploaded."""
+        files = json.loads(args["files"])
+        if any((self.uploads.get(f["id"]) or {}).get("data") is None for f in files):
+            return False
+        shown = []
+        for f in files:
+            upload = self.uploads[f["id"]]
+            shown.append({"id": f["id"], "name": upload["filename"], "title": f.get("title") or upload["filename"]})
+            self.shared.append({**shown[-1], "channel": args.get("channel_id"), "thread_ts": args.get("thread_ts"),
+                                "data": upload["data"]})
+        message = {"type": "message", "ts": ts, "text": args.get("initial_comment", ""), "bot_id": BOT_ID,
+                   "upload": True, "files": shown}
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        self.history.setdefault(str(args.get("channel_id")), []).append(message)
+        return True
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal handed out: the raw bytes, no token (as on Slack)."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        fault = self.faults.get("upload", []).pop(0) if self.faults.get("upload") else ""
+        if fault == "500":
+            return web.Response(status=500, text="upload failed")
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="no such upload")
+        self._record(Call("upload", {"file_id": file_id, "length": len(data)}, request.path))
+        self.uploads[file_id]["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
 
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
         return self.history.get(channel, [])

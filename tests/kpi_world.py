@@ -1,19 +1,28 @@
 """A small world for the KPI tests: two labs with their staff, a secretariat, four quarterly indicators,
-and helpers to run the cycle with a fixed clock (in process, like `dxlab kpi run --now`)."""
+helpers to run the cycle with a fixed clock (in process, like `dxlab kpi run --now`), and the fixtures
+`kpi_settings` and `core` (a pytest plugin: `pytest_plugins = ["tests.kpi_world"]`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bot.app import Core
+import pytest
+from PIL import Image
+
+from bot.app import Core, build_core
+from bot.config import Settings
 from bot.directory.service import import_files
 from handlers.address import Address
+from handlers.kpi.charts import TARGET
 from handlers.kpi.cycle import KINDS
 from handlers.messages import Action, Inbound, Reply, Submission
-from tests.fake_slack import FakeSlack
+from knowledge.live import LiveKnowledge
+from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
 JST = dt.timezone(dt.timedelta(hours=9))
 
@@ -43,6 +52,7 @@ indicators:
 """
 
 COORD_S, LEAD_S, COORD_T, LEAD_T, COMPANY_T, SEC = "U0001", "U0002", "U0003", "U0004", "U0005", "U0009"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def at(text: str) -> dt.datetime:
@@ -76,6 +86,24 @@ def posted(fake: FakeSlack) -> list[tuple[str, str]]:
     return [(str(c["channel"]), str(c["text"])) for c in fake.calls_to("chat.postMessage")]
 
 
+def bars_in(png: bytes) -> int:
+    """How many bars the overdue chart shows: the most runs of the bars' colour along one row of pixels."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colour = tuple(int(TARGET[i:i + 2], 16) for i in (1, 3, 5))
+    width, height = image.size
+    pixels = image.load()
+    assert pixels is not None
+    most = 0
+    for y in range(height):
+        runs, inside = 0, False
+        for x in range(width):
+            hit = all(abs(a - b) <= 12 for a, b in zip(pixels[x, y], colour, strict=True))
+            runs += hit and not inside
+            inside = hit
+        most = max(most, runs)
+    return most
+
+
 def actions_of(call: dict[str, Any]) -> list[str]:
     blocks = call.get("blocks")
     blocks = json.loads(blocks) if isinstance(blocks, str) else (blocks or [])
@@ -101,3 +129,22 @@ async def submit(core: Core, user: str, form: str, values: dict[str, str], conte
     reply = await core.dispatcher.submission(Submission(dm(user), form, values, context))
     assert reply is not None
     return reply
+
+
+@pytest.fixture
+def kpi_settings(make_settings, fake_slack: FakeSlack) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                         SLACK_API_URL=fake_slack.api_url, DXLAB_SEND_RATE="0")
+
+
+@pytest.fixture
+async def core(kpi_settings: Settings, bundled_knowledge: LiveKnowledge) -> AsyncIterator[Core]:
+    """The bot with the directory loaded, its Slack sender on the fake Slack Web API."""
+    built = build_core(kpi_settings, bundled_knowledge)
+    load_directory(built)
+    yield built
+    for sender in built.senders.values():
+        close = getattr(sender, "close", None)
+        if close is not None:
+            await close()
+    built.close()

@@ -10,25 +10,24 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import Core, build_core
+from bot.app import Core
 from bot.cli import main
 from bot.config import Settings
 from bot.db.models import DueWork, KpiValue, OutboxMessage
 from bot.directory.service import import_files
-from knowledge.live import LiveKnowledge
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.kpi_world import (
     COORD_S,
     COORD_T,
     INDICATORS,
+    PNG_SIGNATURE,
     actions_of,
-    load_directory,
+    bars_in,
     posted,
     press,
     run,
@@ -37,23 +36,7 @@ from tests.kpi_world import (
     write,
 )
 
-
-@pytest.fixture
-def kpi_settings(make_settings, fake_slack: FakeSlack) -> Settings:  # type: ignore[no-untyped-def]
-    return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                         SLACK_API_URL=fake_slack.api_url, DXLAB_SEND_RATE="0")
-
-
-@pytest.fixture
-async def core(kpi_settings: Settings, bundled_knowledge: LiveKnowledge) -> AsyncIterator[Core]:
-    built = build_core(kpi_settings, bundled_knowledge)
-    load_directory(built)
-    yield built
-    for sender in built.senders.values():
-        close = getattr(sender, "close", None)
-        if close is not None:
-            await close()
-    built.close()
+pytest_plugins = ["tests.kpi_world"]  # the kpi_settings and core fixtures
 
 
 def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -136,7 +119,10 @@ async def test_a_whole_quarter(core: Core, kpi_settings: Settings, fake_slack: F
     digest = new_posts(fake_slack, seen)
     assert [c for c, _ in digest] == ["C0SEC"]
     assert "津山市: FY2030-Q1 DX実施率" in digest[0][1] and "塩尻市" not in digest[0][1]
-    assert "/admin/kpi/overdue.png" in digest[0][1]
+    assert "/admin/kpi/overdue.png" in digest[0][1]  # the admin page's chart, and the same chart attached:
+    (chart,) = fake_slack.shared
+    assert chart["channel"] == "C0SEC" and chart["data"].startswith(PNG_SIGNATURE)
+    assert bars_in(chart["data"]) == 1  # 津山 only
 
     # 津山 has nothing to report this quarter for the rest: a skip with a reason stops everything.
     form = await press(core, COORD_T, "kpi.skip", "tsuyama|FY2030-Q1", "2030-07-23T10:00")

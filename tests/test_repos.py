@@ -24,7 +24,7 @@ from bot.db.repos import deliveries, inbox
 from bot.db.session import HEAD_REVISION, Database, current_revision, head_revision
 from bot.db.uow import SqlUnitOfWork, UnitsOfWork
 from handlers.address import Address
-from handlers.messages import Reply
+from handlers.messages import MAX_ATTACHMENT_BYTES, Attachment, Reply
 from handlers.outcome import Send
 from handlers.ports import QuestionRecord
 
@@ -246,6 +246,16 @@ def test_outbox_enqueue_is_idempotent_by_key(units: UnitsOfWork, db: Database) -
         row = uow.session.scalars(select(OutboxMessage)).one()
     assert Reply.from_json(row.payload).text == "お知らせです" and Address.from_json(row.address) == HERE
     assert row.state == PENDING and row.pacing_key == HERE.pacing_key and row.next_attempt_at == NOW
+
+
+def test_an_attachment_of_the_largest_size_travels_in_the_outbox_row(units: UnitsOfWork) -> None:
+    """Base64 in the payload's Text column (no schema change): the bytes come back exactly."""
+    data = os.urandom(MAX_ATTACHMENT_BYTES)
+    reply = Reply("グラフを添付します", attachment=Attachment("chart.png", "グラフ", "image/png", data))
+    _commit(units, lambda uow: uow.outbox.enqueue(Send(HERE, reply, "chart:1"), NOW))
+    with units() as uow:
+        row = uow.session.scalars(select(OutboxMessage)).one()
+    assert Reply.from_json(row.payload) == reply
 
 
 def test_outbox_respects_not_before(units: UnitsOfWork) -> None:

@@ -35,7 +35,7 @@ def test_every_url_is_the_one_slack_endpoint() -> None:
 
 def test_scopes_cover_what_the_bot_reads_and_writes() -> None:
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "chat:write", "im:history", "im:read", "im:write", "channels:history",
+        "app_mentions:read", "chat:write", "files:write", "im:history", "im:read", "im:write", "channels:history",
         "groups:history", "commands", "users:read"}
 
 
@@ -59,3 +59,8 @@ def test_procfile_commands_parse() -> None:
     args = build_parser().parse_args(web[1:])
     assert (web[0], args.command, args.host, args.port) == ("dxlab", "serve", "0.0.0.0", 8080)
     assert shlex.split(lines["release"]) == ["dxlab", "db", "upgrade"]
+
+
+def test_the_readme_lists_every_scope() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert [s for s in MANIFEST["oauth_config"]["scopes"]["bot"] if f"`{s}`" not in readme] == []

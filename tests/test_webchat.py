@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import select, text
 from yarl import URL
 
@@ -20,6 +23,15 @@ QUESTION = "会社単独で応募できますか?"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "orange").save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()  # a 4 × 3 image to attach
 
 
 @pytest.fixture
@@ -90,14 +102,16 @@ async def test_an_action_nobody_routes_is_answered_with_help(http, server) -> No
 async def test_messages_the_bot_sends_later_reach_the_page(http, server) -> None:
     """A proactive message to this browser's conversation goes through the outbox and is polled."""
     from handlers.address import Address
-    from handlers.messages import Reply
+    from handlers.messages import Attachment, Reply
     from handlers.outcome import Send
     from tests.conftest import settled
 
     await send(http, server, {"text": QUESTION})
     conversation = http.cookie_jar.filter_cookies(URL(server.url))[COOKIE].value
+    chart = Attachment("chart.png", "グラフ", "image/png", PNG)
     with server.core.units() as uow:
-        uow.outbox.enqueue(Send(Address("web", conversation, conversation), Reply(text="お知らせです"), "t:1"),
+        uow.outbox.enqueue(Send(Address("web", conversation, conversation), Reply(text="お知らせです",
+                                                                                 attachment=chart), "t:1"),
                            dt.datetime.now(dt.UTC))
         uow.commit()
     server.core.dispatcher._wake()
@@ -105,6 +119,7 @@ async def test_messages_the_bot_sends_later_reach_the_page(http, server) -> None
     async with http.get(f"{server.url}/webchat/api/updates?after=0") as response:
         messages = (await response.json())["messages"]
     assert [m["text"] for m in messages] == ["お知らせです"]
+    assert messages[0]["image"] == {"src": "data:image/png;base64," + base64.b64encode(PNG).decode(), "title": "グラフ"}
     async with http.get(f"{server.url}/webchat/api/updates?after={messages[0]['id']}") as response:
         assert (await response.json())["messages"] == []
 
@@ -215,3 +230,16 @@ async def test_a_form_is_filled_in_on_the_page(server, browser_page) -> None:
     await page.get_by_label("メモ").fill("こんにちは")
     await page.get_by_role("button", name="送る").click()
     await page.get_by_text(t("error.stale_form")).wait_for()
+
+
+async def test_an_attached_image_is_shown_on_the_page(server, browser_page) -> None:
+    """The image arrives as a data: URL, which the page's Content-Security-Policy lets load."""
+    from bot.channels.web import reply_json
+    from handlers.messages import Attachment, Reply
+
+    page = browser_page
+    await page.goto(f"{server.url}/")
+    chart = Attachment("chart.png", "グラフ", "image/png", PNG)
+    await page.evaluate("r => showReply(r)", reply_json(Reply(text="グラフです", attachment=chart)))
+    await page.wait_for_function("() => document.querySelector('img.attachment')?.naturalWidth === 4")
+    assert await page.get_by_alt_text("グラフ").count() == 1

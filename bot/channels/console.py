@@ -19,6 +19,9 @@ def render(reply: Reply) -> tuple[str, list[Button]]:
     lines = [reply.text]
     if reply.source:
         lines.append(reply.source)
+    if reply.attachment is not None:  # a terminal cannot show it: say what there is
+        lines.append(t("console.attachment", title=reply.attachment.title, name=reply.attachment.name,
+                       size=len(reply.attachment.data)))
     if reply.suggestions and reply.suggestion_intro:
         lines.append(reply.suggestion_intro)
     if choices:

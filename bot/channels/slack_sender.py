@@ -7,6 +7,15 @@
   afterwards, so after an unknown outcome it may arrive twice (fire-once, no reconcile);
 - every posted message carries `metadata` {event_type: dxlab_delivery, event_payload: {key}}, which
   `find_delivered` looks for with `conversations.history` (or `conversations.replies` in a thread).
+- a reply with an attachment (the KPI digest's chart): the message is posted as above, then the file is
+  uploaded beside it, in the same channel or thread (`files_upload_v2`: files.getUploadURLExternal, the
+  bytes POSTed to the upload URL, files.completeUploadExternal with channel_id/thread_ts; scope
+  `files:write`). Message first, so the text keeps its metadata key and its place; the file's name
+  carries a digest of the row's key. A row is delivered once both are there: after an unknown outcome
+  `find_delivered` finds the message, then uploads the file only if no file of that name is in the
+  channel yet, so a retry never posts the text or the file twice. (Only the last step shares the file;
+  a retry that redoes the first two leaves at most an unshared upload, which nobody sees.) An
+  ephemeral reply carries no file: Slack shares files with a conversation, never with one person.
 
 The SDK's own retry handlers are removed: the outbox owns retries, so nothing is sent twice behind its
 back. Errors become the outbox's three: RateLimited (429 / `ratelimited`), Transient (timeouts, 5xx,
@@ -16,6 +25,7 @@ network), Permanent (channel_not_found, not_in_channel, is_archived, …).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -29,7 +39,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.channels.slack_blocks import modal_view, render
 from bot.config import Settings
 from handlers.i18n import t
-from handlers.messages import Button
+from handlers.messages import Attachment, Button
 from scheduler.outbox import Delivered, OutboxRow, Permanent, RateLimited, Transient
 
 log = logging.getLogger(__name__)
@@ -85,6 +95,8 @@ class SlackSender:
         answer = await self._call("chat_postMessage", channel=channel, text=text, blocks=blocks,
                                   thread_ts=address.thread, unfurl_links=False,
                                   metadata={"event_type": EVENT_TYPE, "event_payload": {"key": row.key}})
+        if reply.attachment is not None:
+            await self._attach_after_post(row, channel, reply.attachment)
         return Delivered(str(answer["ts"]))
 
     async def _open_form(self, row: OutboxRow) -> Delivered:
@@ -114,12 +126,38 @@ class SlackSender:
         channel = await self._channel(row)
         created = row.created_at or dt.datetime.now(dt.UTC)
         oldest = f"{(created - LOOKBACK).timestamp():.6f}"
+        found = None
         async for message in self._messages(channel, address.thread, oldest):
             metadata = message.get("metadata") or {}
             if metadata.get("event_type") == EVENT_TYPE and \
                     (metadata.get("event_payload") or {}).get("key") == row.key:
-                return str(message["ts"])
-        return None
+                found = str(message["ts"])
+                break
+        if found is not None and reply.attachment is not None:
+            await self._attach_missing(row, channel, oldest, reply.attachment)
+        return found
+
+    async def _attach_after_post(self, row: OutboxRow, channel: str, attachment: Attachment) -> None:
+        """The message is posted, so nothing from here on may post it again: a 429 (which the worker would
+        answer by sending the row afresh) becomes an unknown outcome, whose retry goes through
+        find_delivered and uploads the file alone."""
+        try:
+            await self._upload(row, channel, attachment)
+        except RateLimited as exc:
+            raise Transient(f"posted; its file waits: {exc}") from exc
+
+    async def _attach_missing(self, row: OutboxRow, channel: str, oldest: str, attachment: Attachment) -> None:
+        """A row whose message is there: upload its file unless an earlier try already shared it."""
+        name = upload_name(row.key, attachment)
+        async for message in self._messages(channel, row.address.thread, oldest):
+            if any(f.get("name") == name for f in message.get("files") or ()):
+                return
+        await self._upload(row, channel, attachment)
+
+    async def _upload(self, row: OutboxRow, channel: str, attachment: Attachment) -> None:
+        await self._call("files_upload_v2", file=attachment.data, filename=upload_name(row.key, attachment),
+                         title=attachment.title, alt_txt=attachment.title, channel=channel,
+                         thread_ts=row.address.thread)
 
     async def _messages(self, channel: str, thread: str | None, oldest: str) -> AsyncIterator[dict[str, Any]]:
         cursor = None
@@ -170,6 +208,13 @@ class SlackSender:
             raise Transient(f"response_url: HTTP {status}")
         if status >= 400:
             raise Permanent(f"response_url: HTTP {status} {answer[:200]}")  # expired (30 min) or used up
+
+
+def upload_name(key: str, attachment: Attachment) -> str:
+    """The attachment's file name with a digest of the row's key: how a retry recognises its own file."""
+    stem, dot, extension = attachment.name.rpartition(".")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    return f"{stem}-{digest}.{extension}" if dot else f"{extension}-{digest}"
 
 
 def _translate(method: str, exc: SlackApiError) -> Exception:

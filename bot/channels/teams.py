@@ -32,6 +32,7 @@ from botbuilder.integration.aiohttp import (
     ConfigurationServiceClientCredentialFactory,
 )
 from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Attachment as ActivityAttachment
 from botframework.connector.auth import AppCredentials, AuthenticateRequestResult, ServiceClientCredentialsFactory
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from msrest.authentication import Authentication
@@ -44,7 +45,7 @@ from bot.http_guard import BadRequest, parse_json_limited
 from handlers.address import Address, Platform
 from handlers.dispatch import Dispatcher
 from handlers.i18n import t
-from handlers.messages import Action, Button, Form, Inbound, Reply, Submission
+from handlers.messages import Action, Attachment, Button, Form, Inbound, Reply, Submission
 
 log = logging.getLogger(__name__)
 # Token checks take their signing keys from teams_keys (bounded downloads) instead of botbuilder's fetch.
@@ -57,6 +58,9 @@ CARD_VERSION = "1.4"  # ActionSet and button styles need 1.2 or newer; Teams ren
 TYPING_TIMEOUT_S = 2.0
 WELCOME_DEDUPE = dt.timedelta(minutes=10)  # Teams announces one install as two activities
 BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
+# Teams leaves base64 images out of its 100 KB message limit, but the connector refuses any request over
+# 256 KiB (413 MessageSizeTooBig): a bigger image is left out rather than losing the whole message.
+INLINE_IMAGE_MAX = 200_000  # characters of the data URL
 
 
 def adapter_config(settings: Settings, overrides: Mapping[str, str] | None = None) -> SimpleNamespace:
@@ -294,10 +298,23 @@ def render(reply: Reply) -> Activity:
     Teams has no ephemeral messages, so Reply.ephemeral is sent like any other reply.
     """
     if not (reply.source or reply.buttons or reply.suggestions or reply.form or reply.title):
-        return Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
-    message = MessageFactory.attachment(CardFactory.adaptive_card(adaptive_card(reply)))
-    message.summary = reply.plain_text()  # notifications and clients that cannot draw the card
+        message = Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
+    else:
+        message = MessageFactory.attachment(CardFactory.adaptive_card(adaptive_card(reply)))
+        message.summary = reply.plain_text()  # notifications and clients that cannot draw the card
+    image = None if reply.attachment is None else inline_image(reply.attachment)
+    if image is not None:
+        message.attachments = [*(message.attachments or []), image]
     return message
+
+
+def inline_image(image: Attachment) -> ActivityAttachment | None:
+    """An image inside the activity itself, as a data URL (the bot needs no public URL nor a file upload
+    consent to show one); None when it is too big to go inline (INLINE_IMAGE_MAX): the text goes alone."""
+    url = image.data_url()
+    if len(url) > INLINE_IMAGE_MAX:
+        return None
+    return ActivityAttachment(content_type=image.media_type, content_url=url, name=image.name)
 
 
 def adaptive_card(reply: Reply) -> dict[str, object]:

@@ -92,6 +92,8 @@ def reply_json(reply: Reply | None) -> dict[str, object]:
         "suggestions": [_button_json(b) for b in reply.suggestions],
         "suggestion_intro": reply.suggestion_intro,
         "ephemeral": reply.ephemeral,
+        "image": None if reply.attachment is None else {"src": reply.attachment.data_url(),
+                                                        "title": reply.attachment.title},
     }
 
 

@@ -55,7 +55,11 @@ const UPDATES_KEY = "dxlab-last-update";
 function remember(entry) {
   const history = JSON.parse(sessionStorage.getItem(HISTORY_KEY) || "[]");
   history.push(entry);
-  sessionStorage.setItem(HISTORY_KEY, JSON.stringify(history.slice(-100)));
+  try {
+    sessionStorage.setItem(HISTORY_KEY, JSON.stringify(history.slice(-100)));
+  } catch (full) { // images make entries large: a full store only means a reload replays less
+    console.warn("chat history not kept:", full);
+  }
 }
 
 function buttonRow(buttons, className) {
@@ -117,6 +121,12 @@ function showReply(reply, replaying) {
   if (reply.title) node.appendChild(el("p", "title", reply.title));
   node.appendChild(linked("p", "text", reply.text || ""));
   if (reply.source) node.appendChild(linked("p", "source", reply.source));
+  if (reply.image) {
+    const image = el("img", "attachment");
+    image.src = reply.image.src; // a data: URL (the page's CSP allows img-src data:)
+    image.alt = reply.image.title;
+    node.appendChild(image);
+  }
   if (reply.buttons && reply.buttons.length) node.appendChild(buttonRow(reply.buttons, "buttons"));
   if (reply.suggestions && reply.suggestions.length) {
     if (reply.suggestion_intro) node.appendChild(el("p", "intro", reply.suggestion_intro));

@@ -21,7 +21,7 @@ from bot.web.admin import AdminAsset, AdminPage, Query
 from handlers.calendar import BusinessCalendar
 from handlers.i18n import t
 from handlers.kpi.charts import chart_png, trend_figure, value_target_figure
-from handlers.kpi.cycle import overdue_chart
+from handlers.kpi.cycle import overdue_png
 from handlers.kpi.model import State, StatusRow
 from handlers.kpi.status import status_rows
 
@@ -119,7 +119,7 @@ def trend_chart(uow: SqlUnitOfWork, q: Query) -> bytes:
 
 
 def digest_chart(uow: SqlUnitOfWork, q: Query) -> bytes:
-    return chart_png(overdue_chart(uow, CALENDAR, _now(q)))
+    return overdue_png(uow, CALENDAR, _now(q))
 
 
 KPI_PAGE = AdminPage("kpi", "kpi.admin.nav", kpi_page)

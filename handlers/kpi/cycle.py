@@ -6,6 +6,7 @@
     kpi.remind (…:remind-before, …:remind-due) 3 business days before the due day, and on it
     kpi.late   (kpi:<lab>:<period>:late)     3 business days late: the coordinators again and the lead
     kpi.digest (kpi:digest:<monday>)         weekly: the labs still missing values after the late grade
+                                             (the chart of them attached as PNG)
 
 Each grade schedules the next one only while something is pending, so the chase is one row at a time.
 
@@ -27,7 +28,7 @@ from handlers.i18n import t
 from handlers.kpi import people
 from handlers.kpi.model import Indicator
 from handlers.kpi.status import cadence_of, closes_at, due_day, latest_closed, pending
-from handlers.messages import Button, Reply, ReplyKind
+from handlers.messages import Attachment, Button, Reply, ReplyKind
 from handlers.outcome import Outcome, Send
 from handlers.ports import UnitOfWork
 from handlers.routes import DueStep, Routes
@@ -240,16 +241,25 @@ def overdue(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> dict[tu
     return dict(sorted(out.items()))
 
 
-def overdue_chart(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime) -> Figure:
+def overdue_chart(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime,
+                  late: dict[tuple[str, str], list[Indicator]] | None = None) -> Figure:
     """The digest's chart: one bar per overdue lab, its height the indicators it has not reported
-    (`charts.chart_png(figure)` makes the PNG)."""
-    from handlers.kpi.charts import overdue_figure
+    (`late`: what `overdue` answered for `now`, when the caller has it already)."""
+    from handlers.kpi.charts import overdue_figure  # matplotlib loads only when a chart is drawn
 
     counts: dict[str, int] = defaultdict(int)
-    for (lab, _), inds in overdue(uow, cal, now).items():
+    for (lab, _), inds in (overdue(uow, cal, now) if late is None else late).items():
         counts[lab_name(uow, lab)] += len(inds)
     title = t("kpi.digest.title", date=_day(to_jst(now).date()), count=len(counts))
     return overdue_figure(title, list(counts), list(counts.values()))
+
+
+def overdue_png(uow: UnitOfWork, cal: BusinessCalendar, now: dt.datetime,
+                late: dict[tuple[str, str], list[Indicator]] | None = None) -> bytes:
+    """The digest's chart as PNG: attached to the digest, and shown at OVERDUE_CHART on the admin page."""
+    from handlers.kpi.charts import chart_png
+
+    return chart_png(overdue_chart(uow, cal, now, late))
 
 
 def digest(ctx: Context, step: DueStep) -> Outcome:
@@ -262,9 +272,11 @@ def digest(ctx: Context, step: DueStep) -> Outcome:
                         names="、".join(i.name for i in inds), due=_day(due_day(cal, inds, period)))
                       for (lab, period), inds in late_labs.items())
     day = to_jst(ctx.now).date()
-    reply = Reply(items + "\n\n" + t("kpi.digest.chart", path=OVERDUE_CHART), kind=ReplyKind.PROACTIVE,
-                  title=t("kpi.digest.title", date=_day(day), count=len({lab for lab, _ in late_labs})))
     week = step.payload.get("week", day.isoformat())
+    title = t("kpi.digest.title", date=_day(day), count=len({lab for lab, _ in late_labs}))
+    chart = Attachment(f"kpi-overdue-{week}.png", title, "image/png", overdue_png(uow, cal, ctx.now, late_labs))
+    reply = Reply(items + "\n\n" + t("kpi.digest.chart", path=OVERDUE_CHART), kind=ReplyKind.PROACTIVE,
+                  title=title, attachment=chart)
     return Outcome(sends=[Send(a, reply, f"kpi:digest:{week}:{a.conversation_key}",
                                not_before=cal.next_allowed(ctx.now)) for a in secretariat_addresses(ctx)])
 
