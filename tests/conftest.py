@@ -21,6 +21,9 @@ from bot.server import build_app
 from knowledge.live import LiveKnowledge
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
+# Fixture modules used as plugins by several test files: rewrite their asserts whichever imports first.
+pytest.register_assert_rewrite("tests.kpi_world", "tests.events_fixtures")
+
 SettingsFactory = Callable[..., Settings]
 FAILED = pytest.StashKey[bool]()  # set on a test item whose call phase failed (fixtures save evidence)
 
