@@ -42,6 +42,19 @@ _STOP_WORDS = {
     "did", "say", "said", "any", "which", "who", "why", "have", "has", "had", "get", "know", "want", "need",
     "there", "here", "from", "by", "at", "as", "if", "so", "was", "were", "been", "your", "us", "they", "them",
     "on", "what", "how", "about", "please", "tell", "me", "my", "our", "be", "and", "or",
+    # Polite business Japanese around a question (ご教示ください, 拝見しました, 耳にしました, 当町では):
+    # long questions from municipal staff are full of it, and none of it names a topic.
+    "教示", "拝見", "改めて", "態々", "伺う", "存じる", "考える", "把握", "耳", "是非", "念", "承知", "御存知",
+    "幸甚", "差し支える", "参考", "尋ねる", "欲しい", "確認", "記憶", "関心", "質問", "見込み", "気",
+    "当市", "当町", "当村", "当区", "当県", "当社", "当所", "当方", "弊社", "弊市", "当", "弊",
+    # English function words and fillers of asking (the English-speaking user's 教えて and ですか).
+    "also", "used", "use", "later", "still", "yet", "not", "no", "too", "like", "being", "itself", "its", "it",
+    "some", "many", "much", "more", "most", "very", "just", "only", "their", "than", "then", "into", "out",
+    "up", "else", "such", "each", "every", "all", "both", "either", "am", "doing", "done", "make", "made",
+    "give", "given", "got", "let", "look", "see", "seem", "way", "thing", "things", "really", "actually",
+    "exactly", "anything", "something", "someone", "anyone", "kind", "sort", "one", "ones", "whether",
+    "where", "might", "must", "may", "shall", "we're", "i'm", "it's", "there's", "wonder", "wondering",
+    "curious", "understand", "find", "sure", "hi", "hello", "thanks", "thank", "question", "questions",
 }
 _READING_WEIGHT = 0.3
 # A word typed in hiragana only is often a kanji word spelled out (こうせつし): its reading
@@ -168,7 +181,10 @@ class SynonymMap:
                     (m.start() > 0 and text[m.start() - 1].isascii() and text[m.start() - 1].isalnum())
                     or (m.end() < len(text) and text[m.end()].isascii() and text[m.end()].isalnum())):
                 return found
-            return f" {self.canonical[found]} "
+            target = self.canonical[found]
+            # The canonical term as written is left in place: spaces around it would split the
+            # compounds it sits in (電話 in 携帯電話番号), which Sudachi reads better whole.
+            return found if found == target else f" {target} "
 
         return self.pattern.sub(replace, text)
 
