@@ -55,6 +55,7 @@ _STOP_WORDS = {
     "exactly", "anything", "something", "someone", "anyone", "kind", "sort", "one", "ones", "whether",
     "where", "might", "must", "may", "shall", "we're", "i'm", "it's", "there's", "wonder", "wondering",
     "curious", "understand", "find", "sure", "hi", "hello", "thanks", "thank", "question", "questions",
+    "allowed", "allow", "permitted", "able", "hope", "hoping", "trying", "try",
 }
 _READING_WEIGHT = 0.3
 # A word typed in hiragana only is often a kanji word spelled out (こうせつし): its reading
