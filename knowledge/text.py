@@ -53,7 +53,7 @@ _STOP_WORDS = {
     "up", "else", "such", "each", "every", "all", "both", "either", "am", "doing", "done", "make", "made",
     "give", "given", "got", "let", "look", "see", "seem", "way", "thing", "things", "really", "actually",
     "exactly", "anything", "something", "someone", "anyone", "kind", "sort", "one", "ones", "whether",
-    "where", "might", "must", "may", "shall", "we're", "i'm", "it's", "there's", "wonder", "wondering",
+    "where", "might", "may", "shall", "we're", "i'm", "it's", "there's", "wonder", "wondering",
     "curious", "understand", "find", "sure", "hi", "hello", "thanks", "thank", "question", "questions",
     "allowed", "allow", "permitted", "able", "hope", "hoping", "trying", "try",
 }
@@ -68,8 +68,9 @@ _SPACE = re.compile(r"\s+")
 _KATAKANA = re.compile(r"^[\u30a1-\u30fcー]+$")
 # A funding program's name (IT導入補助金, 小規模事業者持続化補助金) is one more word: Sudachi splits it into
 # words the base knows (導入, 補助金), so a question about a subsidy the base never names would look
-# covered; as a whole it is known only if an entry names it.
+# covered; as a whole it is known only if an entry names it. In English: capitalised words before Subsidy/Grant.
 _FUND_NAME = re.compile(r"[0-9a-z\u30a1-\u30fc\u4e00-\u9fff・]{2,}(?:補助金|交付金|助成金|給付金)")
+_FUND_NAME_EN = re.compile(r"(?:[A-Z][\w-]*\s+){1,5}(?:[Ss]ubsid(?:y|ies)|[Gg]rants?)\b")
 
 
 @cache
@@ -244,8 +245,9 @@ class Analyzer:
         feats: Counter[str] = Counter()
         for word, weight in words:
             feats[f"w:{word}"] += weight
-        for name in _FUND_NAME.findall(normalize(text)):
-            feats[f"w:{name}"] += 1.0
+        names = [*_FUND_NAME.findall(normalize(text)), *_FUND_NAME_EN.findall(unicodedata.normalize("NFKC", text))]
+        for name in names:
+            feats[f"w:{name.lower()}"] += 1.0
         for i in range(len(reading) - 1):
             feats[f"r:{reading[i:i + 2]}"] += _READING_WEIGHT
         return feats
