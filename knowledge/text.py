@@ -56,6 +56,7 @@ _STOP_WORDS = {
     "where", "might", "may", "shall", "we're", "i'm", "it's", "there's", "wonder", "wondering",
     "curious", "understand", "find", "sure", "hi", "hello", "thanks", "thank", "question", "questions",
     "allowed", "allow", "permitted", "able", "hope", "hoping", "trying", "try",
+    "で",  # after a round name, which normalize() spaces off, Sudachi reads で as a word
 }
 _READING_WEIGHT = 0.3
 # A word typed in hiragana only is often a kanji word spelled out (こうせつし): its reading
@@ -120,6 +121,12 @@ def rounds() -> Rounds:
     closed = frozenset(str(r["name"]) for r in data["rounds"] if r.get("closed"))
     return Rounds(names, closed, str(data["later"]))
 _ROUND = re.compile(r"第\s*([0-9]{1,2}|[一二三四五六七八九十]{1,2})\s*(?:弾|回(?:目)?の?公募|次公募)")
+
+
+@cache
+def _round_names() -> re.Pattern[str]:
+    known = rounds()
+    return re.compile(trie_pattern([*known.names.values(), known.later]))
 
 
 def _round(match: re.Match[str]) -> str:
@@ -218,10 +225,14 @@ class Analyzer:
         text = normalize(text)
         if synonyms:
             text = self.synonyms.apply(text)
-        words: list[tuple[str, float]] = []
+        # A round's name is one word: Sudachi splits 第二弾 into 第 + 2 + 弾, where only the digit
+        # tells the second round from the fourth, and it weighs little.
+        found = list(_round_names().finditer(text))
+        words: list[tuple[str, float]] = [(m.group(0), 1.0) for m in found]
+        inside = {i for m in found for i in range(m.start(), m.end())}
         reading: list[str] = []
         for morpheme in _tokenizer().tokenize(text):
-            if morpheme.part_of_speech()[0] in _SKIP_POS:
+            if morpheme.part_of_speech()[0] in _SKIP_POS or morpheme.begin() in inside:
                 continue
             word = _word(morpheme)
             if not word or word in _STOP_WORDS:
