@@ -42,7 +42,8 @@ _ASKS_CURRENT = re.compile(
 _ABOUT_ROUND = re.compile(r"締切|締め切|〆切|期限|期日|公募|募集|弾|受付|申請|応募|deadline|round|call|appl")
 
 # Sentences that are only courtesy: greetings, self-introductions, thanks, closing formulas.
-_SENTENCE = re.compile(r"[^。!?!?\n]+[。!?!?\n]*")
+# An English sentence ends with a full stop and a space ("3.0" is not an end).
+_SENTENCE = re.compile(r"(?:[^。!?!?\n.]|\.(?!\s))+[。!?!?\n.]*")
 _COURTESY = re.compile(
     r"お世話にな[っり]|はじめまして|初めまして|突然の|失礼いた|恐れ入り|恐縮|と申します|"
     r"^(?:私は)?.{0,30}(?:の者|担当者?)です|"
