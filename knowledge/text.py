@@ -56,6 +56,7 @@ _STOP_WORDS = {
     "where", "might", "may", "shall", "we're", "i'm", "it's", "there's", "wonder", "wondering",
     "curious", "understand", "find", "sure", "hi", "hello", "thanks", "thank", "question", "questions",
     "allowed", "allow", "permitted", "able", "hope", "hoping", "trying", "try",
+    "済み", "済む",  # 選定済み, 取得済み: a suffix, not a topic
     "で",  # after a round name, which normalize() spaces off, Sudachi reads で as a word
 }
 _READING_WEIGHT = 0.3
