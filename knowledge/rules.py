@@ -52,10 +52,12 @@ _COURTESY = re.compile(
     r"^.{0,50}(?:者|もの)(?:です|でございます)[。.!]?$|"
     r"^.{0,50}(?:担当|勤務|所属|在籍|従事)(?:して|いたして)?(?:おります|います|ます|です|でございます)[。.!]?$|"
     r"よろしくお願い|ありがとうございま|お忙しいところ|ご多忙|度々|たびたび|お疲れ様|幸いです|"
-    r"^hello\b|^hi\b|^dear\b|^thank|regards|^i am .{0,40} (?:from|at|of) |^my name is",
+    r"^hello\b|^hi\b|^dear\b|^thank|regards|^i am .{0,40} (?:from|at|of) |^my name is|"
+    r"^good (?:morning|afternoon|evening)\b|^(?:i|we)(?: work| am| are|'m)\b.{0,60}\b(?:at|for|in|of|from)\b",
     re.IGNORECASE)
 # A sentence that asks something is kept even when it is polite (「恐れ入りますが、締切はいつですか?」).
-_ASKS = re.compile(r"[??]|ますか|ですか|でしょうか|教えて|知りたい|what|when|who|how|can |is there")
+_ASKS = re.compile(r"[??]|ますか|ですか|でしょうか|教えて|知りたい|what|when|who|how|can |is there|whether|could you|"
+                   r"would you|do you|tell me")
 
 
 _MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|&#\d+;")

@@ -55,7 +55,10 @@ _STOP_WORDS = {
     "exactly", "anything", "something", "someone", "anyone", "kind", "sort", "one", "ones", "whether",
     "where", "might", "may", "shall", "we're", "i'm", "it's", "there's", "wonder", "wondering",
     "curious", "understand", "find", "sure", "hi", "hello", "thanks", "thank", "question", "questions",
-    "allowed", "allow", "permitted", "able", "hope", "hoping", "trying", "try",
+    "allowed", "allow", "permitted", "able", "hope", "hoping", "trying", "try", "getting", "gets", "now",
+    "work", "working", "receive", "received", "consider", "considering", "become", "available", "useful",
+    "hear", "heard", "prepare", "preparing", "wants", "wanted", "clarify", "kinds", "good", "afternoon",
+    "morning", "evening", "could", "earlier", "help", "anyway", "regarding", "concerning", "currently",
     "済み", "済む",  # 選定済み, 取得済み: a suffix, not a topic
     "で",  # after a round name, which normalize() spaces off, Sudachi reads で as a word
 }
@@ -235,6 +238,12 @@ class Analyzer:
         for morpheme in _tokenizer().tokenize(text):
             if morpheme.part_of_speech()[0] in _SKIP_POS or morpheme.begin() in inside:
                 continue
+            surface = morpheme.surface()
+            if surface.isascii() and " " in surface.strip():
+                # Sudachi knows a few English phrases as one word (could you, good afternoon):
+                # their words are read one by one, so that the stop words apply.
+                words.extend((w, 1.0) for w in map(_ascii_word, surface.split()) if w not in _STOP_WORDS)
+                continue
             word = _word(morpheme)
             if not word or word in _STOP_WORDS:
                 continue
@@ -245,7 +254,6 @@ class Analyzer:
             if len(parts) > 1:  # single characters (家, 性, 御) say too little on their own
                 words.extend((w, _PART_WEIGHT) for w in map(_word, parts)
                              if len(w) > 1 and w not in _STOP_WORDS)
-            surface = morpheme.surface()
             if not surface.isascii():
                 form = morpheme.reading_form()
                 reading.append(form if _KATAKANA.match(form) else _to_katakana(surface))
@@ -281,11 +289,15 @@ def english_stem(word: str) -> str:
     return word
 
 
+def _ascii_word(surface: str) -> str:
+    word = surface.strip().lower()
+    return english_stem(word) if word.isalpha() and word not in _STOP_WORDS else word
+
+
 def _word(morpheme) -> str:  # type: ignore[no-untyped-def]
     surface = morpheme.surface()
     if surface.isascii():
-        word = surface.strip().lower()
-        return english_stem(word) if word.isalpha() and word not in _STOP_WORDS else word
+        return _ascii_word(surface)
     word = morpheme.normalized_form().lower()
     return _strip_long_vowels(word) if _KATAKANA.match(word) else word
 
