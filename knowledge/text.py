@@ -47,6 +47,8 @@ _STOP_WORDS = {
     "教示", "拝見", "改めて", "態々", "伺う", "存じる", "考える", "把握", "耳", "是非", "念", "承知", "御存知",
     "幸甚", "差し支える", "参考", "尋ねる", "欲しい", "確認", "記憶", "関心", "質問", "見込み", "気",
     "当市", "当町", "当村", "当区", "当県", "当社", "当所", "当方", "弊社", "弊市", "当", "弊",
+    "どのような", "どういう", "如何", "整理", "受ける", "何度", "来週", "今週", "先週", "先日", "一通り", "ざっくり",
+    "具体的", "改める",
     # English function words and fillers of asking (the English-speaking user's 教えて and ですか).
     "also", "used", "use", "later", "still", "yet", "not", "no", "too", "like", "being", "itself",
     "some", "many", "much", "more", "most", "very", "just", "only", "their", "than", "then", "into", "out",
