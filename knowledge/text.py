@@ -60,7 +60,7 @@ _STOP_WORDS = {
     "allowed", "allow", "permitted", "able", "hope", "hoping", "trying", "try", "getting", "gets", "now",
     "work", "working", "receive", "received", "consider", "considering", "become", "available", "useful",
     "hear", "heard", "prepare", "preparing", "wants", "wanted", "clarify", "kinds", "good", "afternoon",
-    "morning", "evening", "could", "earlier", "help", "anyway", "regarding", "concerning", "currently",
+    "morning", "evening", "earlier", "help", "anyway", "regarding", "concerning", "currently",
     "済み", "済む",  # 選定済み, 取得済み: a suffix, not a topic
     "で",  # after a round name, which normalize() spaces off, Sudachi reads で as a word
 }
