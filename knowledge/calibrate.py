@@ -31,8 +31,15 @@ WRAPPERS = (
     "はじめまして。〇〇町で総務を担当している者です。{q}よろしくお願いいたします。",
     "庁内で来年度の事業を検討しているところです。{q}",
     "いつもお世話になっております。上司から確認するよう言われまして、{q}お忙しいところ恐れ入りますが、ご教示いただけますと幸いです。",
+    # A situation stays in the question (focus() keeps it): its words dilute the coverage of
+    # the right entry as much as that of a wrong one.
+    "お世話になっております。○○町総務課で企画を担当しております。次の議会で説明する必要がありまして、{q}",
+    "いつもお世話になっております。前任者から引き継いだばかりで事情がよく分かっておりません。{q}ご教示いただけますでしょうか。",
 )
-ENGLISH_WRAPPER = "Hello, I work for a municipal office in Japan. {q} Thank you in advance."
+ENGLISH_WRAPPERS = (
+    "Hello, I work for a municipal office in Japan. {q} Thank you in advance.",
+    "I just took over this file from a colleague and am preparing a short briefing for my manager. {q}",
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class _CachedEmbedder:
 
 def wrapped(question: str) -> list[str]:
     if question.isascii():
-        return [question, ENGLISH_WRAPPER.format(q=question)]
+        return [question, *(w.format(q=question) for w in ENGLISH_WRAPPERS)]
     return [question, *(w.format(q=question) for w in WRAPPERS)]
 
 

@@ -22,6 +22,7 @@ K1 = 1.2
 B = 0.75
 TAG_WEIGHT = 0.8
 ANSWER_WEIGHT = 0.4
+SUMMARY_WEIGHT = 0.4  # the one-line English summary: English words the glossary does not map
 UNKNOWN_KANA_WEIGHT = 0.3
 _KANA_WORD = re.compile(r"^w:[\u3041-\u309f\u30a1-\u30fcー]+$")
 PHRASE_SHARE = 0.3  # of the ranking score that comes from the best phrasing
@@ -98,6 +99,7 @@ class FaqIndex:
             for tag in entry.tags:
                 doc.update({k: v * TAG_WEIGHT for k, v in analyzer.features(tag).items()})
             doc.update({k: v * ANSWER_WEIGHT for k, v in analyzer.features(entry.answer).items()})
+            doc.update({k: v * SUMMARY_WEIGHT for k, v in analyzer.features(entry.summary_en).items()})
             entry_docs.append(doc)
         n = len(entries)
         df: Counter[str] = Counter()

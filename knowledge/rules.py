@@ -42,16 +42,22 @@ _ASKS_CURRENT = re.compile(
 _ABOUT_ROUND = re.compile(r"締切|締め切|〆切|期限|期日|公募|募集|弾|受付|申請|応募|deadline|round|call|appl")
 
 # Sentences that are only courtesy: greetings, self-introductions, thanks, closing formulas.
-_SENTENCE = re.compile(r"[^。!?!?\n]+[。!?!?\n]*")
+# An English sentence ends with a full stop and a space ("3.0" is not an end).
+_SENTENCE = re.compile(r"(?:[^。!?!?\n.]|\.(?!\s))+[。!?!?\n.]*")
 _COURTESY = re.compile(
     r"お世話にな[っり]|はじめまして|初めまして|突然の|失礼いた|恐れ入り|恐縮|と申します|"
     r"^(?:私は)?.{0,30}(?:の者|担当者?)です|"
-    r"^.{0,40}(?:市|町|村|区|県|都|府|道|課|部|局|室|係|社|銀行|金庫|大学)の.{1,10}です[。.!]?$|"
+    r"^.{0,40}(?:市|町|村|区|県|都|府|道|課|部|局|室|係|社|銀行|金庫|大学)の.{1,10}(?:です|でございます)[。.!]?$|"
+    # Who is writing, not what is asked: 「…を担当している者です」「…に勤務しております」.
+    r"^.{0,50}(?:者|もの)(?:です|でございます)[。.!]?$|"
+    r"^.{0,50}(?:担当|勤務|所属|在籍|従事)(?:して|いたして)?(?:おります|います|ます|です|でございます)[。.!]?$|"
     r"よろしくお願い|ありがとうございま|お忙しいところ|ご多忙|度々|たびたび|お疲れ様|幸いです|"
-    r"^hello\b|^hi\b|^dear\b|^thank|regards|^i am .{0,40} (?:from|at|of) |^my name is",
+    r"^hello\b|^hi\b|^dear\b|^thank|regards|^i am .{0,40} (?:from|at|of) |^my name is|"
+    r"^good (?:morning|afternoon|evening)\b|^(?:i|we)(?: work| am| are|'m)\b.{0,60}\b(?:at|for|in|of|from)\b",
     re.IGNORECASE)
 # A sentence that asks something is kept even when it is polite (「恐れ入りますが、締切はいつですか?」).
-_ASKS = re.compile(r"[??]|ますか|ですか|でしょうか|教えて|知りたい|what|when|who|how|can |is there")
+_ASKS = re.compile(r"[??]|ますか|ですか|でしょうか|教えて|知りたい|what|when|who|how|can |is there|whether|could you|"
+                   r"would you|do you|tell me")
 
 
 _MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|&#\d+;")

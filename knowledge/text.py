@@ -42,6 +42,27 @@ _STOP_WORDS = {
     "did", "say", "said", "any", "which", "who", "why", "have", "has", "had", "get", "know", "want", "need",
     "there", "here", "from", "by", "at", "as", "if", "so", "was", "were", "been", "your", "us", "they", "them",
     "on", "what", "how", "about", "please", "tell", "me", "my", "our", "be", "and", "or",
+    # Polite business Japanese around a question (ご教示ください, 拝見しました, 耳にしました, 当町では):
+    # long questions from municipal staff are full of it, and none of it names a topic.
+    "教示", "拝見", "改めて", "態々", "伺う", "存じる", "考える", "把握", "耳", "是非", "念", "承知", "御存知",
+    "幸甚", "差し支える", "参考", "尋ねる", "欲しい", "確認", "記憶", "関心", "質問", "見込み", "気",
+    "当市", "当町", "当村", "当区", "当県", "当社", "当所", "当方", "弊社", "弊市", "当", "弊",
+    "どのような", "どういう", "如何", "整理", "受ける", "何度", "来週", "今週", "先週", "先日", "一通り", "ざっくり",
+    "具体的", "改める",
+    # English function words and fillers of asking (the English-speaking user's 教えて and ですか).
+    "also", "used", "use", "later", "still", "yet", "not", "no", "too", "like", "being", "itself",
+    "some", "many", "much", "more", "most", "very", "just", "only", "their", "than", "then", "into", "out",
+    "up", "else", "such", "each", "every", "all", "both", "either", "am", "doing", "done", "make", "made",
+    "give", "given", "got", "let", "look", "see", "seem", "way", "thing", "things", "really", "actually",
+    "exactly", "anything", "something", "someone", "anyone", "kind", "sort", "one", "ones", "whether",
+    "where", "might", "may", "shall", "we're", "i'm", "it's", "there's", "wonder", "wondering",
+    "curious", "understand", "find", "sure", "hi", "hello", "thanks", "thank", "question", "questions",
+    "allowed", "allow", "permitted", "able", "hope", "hoping", "trying", "try", "getting", "gets", "now",
+    "work", "working", "receive", "received", "consider", "considering", "become", "available", "useful",
+    "hear", "heard", "prepare", "preparing", "wants", "wanted", "clarify", "kinds", "good", "afternoon",
+    "morning", "evening", "earlier", "help", "anyway", "regarding", "concerning", "currently",
+    "済み", "済む",  # 選定済み, 取得済み: a suffix, not a topic
+    "で",  # after a round name, which normalize() spaces off, Sudachi reads で as a word
 }
 _READING_WEIGHT = 0.3
 # A word typed in hiragana only is often a kanji word spelled out (こうせつし): its reading
@@ -52,6 +73,11 @@ _LONG_VOWEL_END = re.compile(r"(?<=[\u30a1-\u30fa])ー(?![\u30a1-\u30fa])")
 _HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
 _SPACE = re.compile(r"\s+")
 _KATAKANA = re.compile(r"^[\u30a1-\u30fcー]+$")
+# A funding program's name (IT導入補助金, 小規模事業者持続化補助金) is one more word: Sudachi splits it into
+# words the base knows (導入, 補助金), so a question about a subsidy the base never names would look
+# covered; as a whole it is known only if an entry names it. In English: capitalised words before Subsidy/Grant.
+_FUND_NAME = re.compile(r"[0-9a-z\u30a1-\u30fc\u4e00-\u9fff・]{2,}(?:補助金|交付金|助成金|給付金)")
+_FUND_NAME_EN = re.compile(r"(?:[A-Z][\w-]*\s+){1,5}(?:[Ss]ubsid(?:y|ies)|[Gg]rants?)\b")
 
 
 @cache
@@ -101,6 +127,12 @@ def rounds() -> Rounds:
     closed = frozenset(str(r["name"]) for r in data["rounds"] if r.get("closed"))
     return Rounds(names, closed, str(data["later"]))
 _ROUND = re.compile(r"第\s*([0-9]{1,2}|[一二三四五六七八九十]{1,2})\s*(?:弾|回(?:目)?の?公募|次公募)")
+
+
+@cache
+def _round_names() -> re.Pattern[str]:
+    known = rounds()
+    return re.compile(trie_pattern([*known.names.values(), known.later]))
 
 
 def _round(match: re.Match[str]) -> str:
@@ -168,7 +200,10 @@ class SynonymMap:
                     (m.start() > 0 and text[m.start() - 1].isascii() and text[m.start() - 1].isalnum())
                     or (m.end() < len(text) and text[m.end()].isascii() and text[m.end()].isalnum())):
                 return found
-            return f" {self.canonical[found]} "
+            target = self.canonical[found]
+            # The canonical term as written is left in place: spaces around it would split the
+            # compounds it sits in (電話 in 携帯電話番号), which Sudachi reads better whole.
+            return found if found == target else f" {target} "
 
         return self.pattern.sub(replace, text)
 
@@ -196,10 +231,20 @@ class Analyzer:
         text = normalize(text)
         if synonyms:
             text = self.synonyms.apply(text)
-        words: list[tuple[str, float]] = []
+        # A round's name is one word: Sudachi splits 第二弾 into 第 + 2 + 弾, where only the digit
+        # tells the second round from the fourth, and it weighs little.
+        found = list(_round_names().finditer(text))
+        words: list[tuple[str, float]] = [(m.group(0), 1.0) for m in found]
+        inside = {i for m in found for i in range(m.start(), m.end())}
         reading: list[str] = []
         for morpheme in _tokenizer().tokenize(text):
-            if morpheme.part_of_speech()[0] in _SKIP_POS:
+            if morpheme.part_of_speech()[0] in _SKIP_POS or morpheme.begin() in inside:
+                continue
+            surface = morpheme.surface()
+            if surface.isascii() and " " in surface.strip():
+                # Sudachi knows a few English phrases as one word (could you, good afternoon):
+                # their words are read one by one, so that the stop words apply.
+                words.extend((w, 1.0) for w in map(_ascii_word, surface.split()) if w not in _STOP_WORDS)
                 continue
             word = _word(morpheme)
             if not word or word in _STOP_WORDS:
@@ -211,7 +256,6 @@ class Analyzer:
             if len(parts) > 1:  # single characters (家, 性, 御) say too little on their own
                 words.extend((w, _PART_WEIGHT) for w in map(_word, parts)
                              if len(w) > 1 and w not in _STOP_WORDS)
-            surface = morpheme.surface()
             if not surface.isascii():
                 form = morpheme.reading_form()
                 reading.append(form if _KATAKANA.match(form) else _to_katakana(surface))
@@ -223,6 +267,9 @@ class Analyzer:
         feats: Counter[str] = Counter()
         for word, weight in words:
             feats[f"w:{word}"] += weight
+        names = [*_FUND_NAME.findall(normalize(text)), *_FUND_NAME_EN.findall(unicodedata.normalize("NFKC", text))]
+        for name in names:
+            feats[f"w:{name.lower()}"] += 1.0
         for i in range(len(reading) - 1):
             feats[f"r:{reading[i:i + 2]}"] += _READING_WEIGHT
         return feats
@@ -244,11 +291,15 @@ def english_stem(word: str) -> str:
     return word
 
 
+def _ascii_word(surface: str) -> str:
+    word = surface.strip().lower()
+    return english_stem(word) if word.isalpha() and word not in _STOP_WORDS else word
+
+
 def _word(morpheme) -> str:  # type: ignore[no-untyped-def]
     surface = morpheme.surface()
     if surface.isascii():
-        word = surface.strip().lower()
-        return english_stem(word) if word.isalpha() and word not in _STOP_WORDS else word
+        return _ascii_word(surface)
     word = morpheme.normalized_form().lower()
     return _strip_long_vowels(word) if _KATAKANA.match(word) else word
 

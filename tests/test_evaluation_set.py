@@ -39,10 +39,11 @@ def test_dev_set_meets_targets(faq: FaqService) -> None:
     (right, in_total), (declined, out_total) = report.in_scope, report.out_of_scope
     assert in_total >= 80 and out_total >= 15
     failures = report.failures()
-    # Measured 2026-12-02: in scope 92-93%, declined 72-75% (lexical, hybrid). The decline target
-    # of 90% is not met since hand-off entries count as answers: a guard at the measured level.
+    # Measured 2026-12-02 (after the English glossary, courtesy and calibration work): in scope
+    # 93-94%, declined 87% (lexical, hybrid). The decline target of 90% is not met since hand-off
+    # entries count as answers: a guard a little below the measured level.
     assert right / in_total >= 0.90, failures
-    assert declined / out_total >= 0.70, failures
+    assert declined / out_total >= 0.80, failures
 
 
 def test_sealed_test_set_is_reported(faq: FaqService, capsys: pytest.CaptureFixture[str]) -> None:

@@ -76,3 +76,26 @@ def test_a_long_polite_question_keeps_its_confidence(faq: FaqService) -> None:
                    "会社だけで応募できますか?お忙しいところ恐れ入りますが、よろしくお願いいたします。")
     assert long.entry_id == short.entry_id
     assert long.confidence >= short.confidence - 0.05
+
+
+def test_self_introductions_and_english_courtesy_are_dropped_but_the_question_stays() -> None:
+    kept = focus("お世話になっております。○○村役場で広報を担当しております。ラボのお知らせはどこで見られますか。")
+    assert "担当" not in kept and "お知らせ" in kept
+    kept = focus("Good afternoon. I'm a coordinator at a regional university. Could you explain who can apply?")
+    assert "coordinator" not in kept and "who can apply" in kept
+    assert focus("Is DGC 3.0 the latest? Thanks.") == "is dgc 3.0 the latest?"  # "3.0" ends no sentence
+
+
+def test_english_questions_reach_the_japanese_entries(faq: FaqService) -> None:
+    assert faq.ask("How long is DX certification valid?").entry_id == "dxnintei.validity"
+    assert faq.ask("Can a single company apply without any local government?").entry_id == "eligibility.company-alone"
+
+
+def test_a_subsidy_the_base_never_names_is_not_answered(faq: FaqService) -> None:
+    assert not faq.ask("IT導入補助金の申請方法を教えて").answered
+
+
+def test_round_names_are_one_word_and_canonical_terms_stay_in_their_compounds(faq: FaqService) -> None:
+    analyzer = faq.knowledge.engine.index.analyzer
+    assert "w:第二弾" in analyzer.features("第2弾の締切")
+    assert "w:携帯電話番号" in analyzer.features("市長の携帯電話番号")
