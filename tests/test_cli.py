@@ -87,6 +87,15 @@ def test_kb_eval_reports_accuracy(tmp_path: Path) -> None:
     assert data["in_scope"]["passed"] == 1 and data["out_of_scope"]["passed"] == 1
 
 
+def test_kb_eval_default_lists_dev_misses_only(tmp_path: Path) -> None:
+    done = run_dxlab(["kb", "eval", "--semantic", "off", "--json"], cwd=tmp_path)
+    data = json.loads(done.stdout)
+    assert set(data) == {"dev/lexical", "holdout/lexical", "test/lexical"}
+    assert "failures" in data["dev/lexical"]
+    # Reading the holdout's or the sealed set's misses would be tuning on them.
+    assert "failures" not in data["holdout/lexical"] and "failures" not in data["test/lexical"]
+
+
 def test_db_upgrade_and_python_m_bot(tmp_path: Path) -> None:
     env = {"DXLAB_DATABASE_URL": f"sqlite:///{tmp_path / 'managed.db'}"}
     done = run_dxlab(["db", "upgrade"], cwd=REPO, env=env)

@@ -1,5 +1,6 @@
-"""`dxlab kb eval`: the dev set (tuned on) and the sealed test set (never tuned on), side by side,
-lexical-only and hybrid, per question style; the dev misses (the test misses only when asked)."""
+"""`dxlab kb eval`: the dev set (tuned on), the holdout (written like the test set, split off the
+second dev set and only counted) and the sealed test set (never tuned on), side by side, lexical-only
+and hybrid, per question style; the dev misses (the test misses only when asked, the holdout's never)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ from knowledge.schema import bundled_dir
 from knowledge.semantic import Embedder
 
 SEALED = "test"
+HOLDOUT = "holdout"
+UNLISTED = (SEALED, HOLDOUT)  # sets whose misses are not printed: reading them would be tuning on them
 
 
 def _sets(files: list[str]) -> dict[str, list[Path]]:
     if not files:
-        root = knowledge_root() or bundled_dir()
-        return {name: [root / "eval" / name] for name in ("dev", SEALED) if (root / "eval" / name).is_dir()}
+        evals = (knowledge_root() or bundled_dir()) / "eval"
+        dev2 = evals / "dev2"
+        sets = {"dev": [p for p in (evals / "dev", *sorted(dev2.glob("tune_*.yaml"))) if p.exists()],
+                HOLDOUT: sorted(dev2.glob("holdout_*.yaml")),
+                SEALED: [evals / SEALED] if (evals / SEALED).is_dir() else []}
+        return {name: paths for name, paths in sets.items() if paths}
     return {Path(f).stem if Path(f).is_file() else Path(f).name: [Path(f)] for f in files}
 
 
@@ -68,11 +75,11 @@ def run_eval(args: argparse.Namespace, embedder: Embedder | None) -> int:
             reports[(name, mode)] = evaluate(cases, ask)
     primary = list(modes)[-1]
     if args.json:
-        print_json({f"{name}/{mode}": r.as_dict(with_failures=name != SEALED or args.show_test_misses)
-                    for (name, mode), r in reports.items()})
+        listed = {name for name in sets if name not in UNLISTED} | ({SEALED} if args.show_test_misses else set())
+        print_json({f"{name}/{mode}": r.as_dict(with_failures=name in listed) for (name, mode), r in reports.items()})
     else:
         for (name, mode), report in reports.items():
-            if mode != primary or (name == SEALED and not args.show_test_misses):
+            if mode != primary or name == HOLDOUT or (name == SEALED and not args.show_test_misses):
                 continue
             for f in report.failures():
                 print(f"MISS [{name}/{f['category']}/{f['style']}] {f['question']}\n"
@@ -81,6 +88,8 @@ def run_eval(args: argparse.Namespace, embedder: Embedder | None) -> int:
         print("\n".join(_table(reports)))
         if SEALED in sets and not args.show_test_misses:
             print(f"(the sealed `{SEALED}` set's misses are not listed: it is never used for tuning)")
+        if HOLDOUT in sets:
+            print(f"(`{HOLDOUT}`: a third of the second dev set, only counted, its misses never listed)")
     below = False
     for (_, mode), report in reports.items():
         (ip, it), (op, ot) = report.in_scope, report.out_of_scope
