@@ -1,8 +1,10 @@
-"""Edits through the outbox against the fake Slack Web API on 127.0.0.1, at fixed instants: an edit waits
-for its unsent original (no attempt spent), is given up with it, and only the newest of several goes."""
+"""Edits through the outbox against the fake Slack Web API on 127.0.0.1, at fixed instants, on SQLite and
+PostgreSQL: an edit waits for its unsent original (no attempt spent), is given up with it, and only the
+newest of several goes."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,18 +23,22 @@ from bot.db.session import Database
 from handlers.address import Address
 from handlers.messages import Reply
 from handlers.outcome import Lane, Send
-from scheduler.outbox import OutboxWorker
+from scheduler.outbox import EDIT_RECHECK_S, OutboxWorker, Settled
 from tests.fake_slack import BOT_TOKEN, FakeSlack
+from tests.pg import pg_database
 
 CHANNEL = Address("slack", "C0000001", workspace="T1")
 T0 = dt.datetime(2031, 6, 2, 1, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'outbox.db'}")
-    yield database
-    database.dispose()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(pg_database()) if request.param == "postgresql" else \
+            f"sqlite:///{tmp_path / 'outbox.db'}"
+        database = Database(url)
+        yield database
+        database.dispose()
 
 
 @pytest.fixture
@@ -122,3 +128,20 @@ async def test_the_web_chat_shows_an_edit_in_place_of_its_original(db: Database)
     shown = delivered_since(db, [here.pacing_key], 0)
     original = rows(db)["invite"].id
     assert [(replaces, '"参加 1名"' in payload) for _, payload, replaces in shown] == [(None, False), (original, True)]
+
+
+async def test_a_newer_edit_waits_while_an_older_one_is_in_another_workers_hands(db: Database) -> None:
+    enqueue(db, invitation("参加 0名"))
+    queue = SqlOutboxQueue(db)
+    (original,) = queue.claim("w-a", T0, 10, 45.0)
+    queue.settle("w-a", T0, [Settled(original.id, "sent", platform_id="1.000001")])
+    enqueue(db, edit("参加 1名", "invite:live:1"))
+    (older,) = queue.claim("w-a", T0, 10, 45.0)  # w-a is sending it…
+    enqueue(db, edit("参加 2名", "invite:live:2"))
+    assert queue.claim("w-b", T0, 10, 45.0) == []  # …so w-b leaves the newer one, without spending an attempt
+    waiting = rows(db)["invite:live:2"]
+    assert (waiting.state, waiting.attempts) == ("pending", 0)
+    queue.settle("w-a", T0, [Settled(older.id, "sent", platform_id="1.000001")])
+    later = T0 + dt.timedelta(seconds=EDIT_RECHECK_S)
+    (newer,) = queue.claim("w-b", later, 10, 45.0)
+    assert newer.key == "invite:live:2" and newer.original is not None and newer.original.platform_id == "1.000001"
