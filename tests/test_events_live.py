@@ -33,11 +33,13 @@ events:
     organiser: 地域DX推進ラボ事務局
     audience: region:中部
     capacity: 2
+    dm: true
 """
 
 
 async def invite(core: Core, tmp_path: Path, fake_slack: FakeSlack) -> dict[str, dict[str, Any]]:
-    """Import the event and send its invitation: the copy posted in each channel (C0LAB001, C0LAB002)."""
+    """Import the event and send its invitation: the copy posted in each channel (C0LAB001, C0LAB002) and in
+    the DMs of the coordinators (D0NC)."""
     path = tmp_path / "events.yaml"
     path.write_text(EVENTS, encoding="utf-8")
     code, _ = await dxlab("events", "import", str(path), "--json")
@@ -95,15 +97,24 @@ async def test_a_burst_of_answers_edits_each_other_channel_once_per_window(
     assert sorted((u["channel"], u["ts"]) for u in refreshed) == sorted((c, copies[c]["ts"]) for c in copies)
     assert all("2名/2(キャンセル待ち 0名)" in u["text"] for u in refreshed)
     await dxlab("jobs", "run-due", "--now", (T + 5 * minute).isoformat())  # the same instant again: nothing
-    assert len(updates(fake_slack)) == 3
+    assert len(updates(fake_slack)) == 1 + len(copies)
     await press(core, "C0LAB002", "U0GL", "maybe", T + 6 * minute)  # the next window
     await press(core, "C0LAB002", "U0GL", "yes", T + 7 * minute)
     await dxlab("jobs", "run-due", "--now", (T + 7 * minute).isoformat())
     await dxlab("jobs", "run-due", "--now", (T + 10 * minute).isoformat())
-    later = updates(fake_slack)[3:]
+    later = updates(fake_slack)[1 + len(copies):]
     assert [u["channel"] for u in later[:1]] == ["C0LAB002"]  # at once where pressed, the newest answer only
-    assert sorted(u["channel"] for u in later[1:]) == ["C0LAB001", "C0LAB002"]  # then the window's refresh
+    assert sorted(u["channel"] for u in later[1:]) == sorted(copies)  # then the window's refresh
     assert all("2名/2(キャンセル待ち 1名)" in u["text"] for u in later)
+
+
+async def test_a_press_on_ones_own_dm_copy_edits_that_copy(core: Core, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    copies = await invite(core, tmp_path, fake_slack)
+    assert set(copies) == {"C0LAB001", "C0LAB002", "D0NC"}
+    await press(core, "D0NC", "U0NC", "yes", T)
+    await dxlab("jobs", "run-due", "--now", T.isoformat())
+    (edited,) = updates(fake_slack)
+    assert (edited["channel"], edited["ts"]) == ("D0NC", copies["D0NC"]["ts"]) and "1名/2" in edited["text"]
 
 
 async def test_a_cancelled_event_shows_so_on_every_copy_without_buttons(
@@ -119,4 +130,4 @@ async def test_a_cancelled_event_shows_so_on_every_copy_without_buttons(
         assert "【中止】" in u["text"] and "中止になりました" in u["text"]
         assert not any(b["type"] == "actions" for b in u["blocks"])
     await dxlab("jobs", "run-due", "--now", (T + dt.timedelta(minutes=5)).isoformat())  # the window's refresh is gone
-    assert len(updates(fake_slack)) == 2
+    assert len(updates(fake_slack)) == len(copies)

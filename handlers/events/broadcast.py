@@ -177,11 +177,17 @@ def resend_unacknowledged(desk: Desk, announcement_id: int) -> list[Send]:
 
 
 def copy_in(mine: list[Recipient], address: Address) -> Recipient | None:
-    """The copy posted in the conversation of `address` (a button pressed on it), if any."""
-    if not address.conversation:
-        return None
-    return next((r for r in mine if r.address_json
-                 and Address.from_json(r.address_json).conversation == address.conversation), None)
+    """The copy in the conversation of `address` (a button pressed on it): a channel's, or the presser's own
+    DM copy (addressed to the user, pressed in their DM); None when it was pressed elsewhere."""
+    for r in (r for r in mine if r.address_json):
+        copy = Address.from_json(r.address_json)
+        if copy.platform != address.platform:
+            continue
+        if copy.conversation and copy.conversation == address.conversation:
+            return r
+        if not copy.conversation and address.is_direct and copy.user == address.user:
+            return r
+    return None
 
 
 def acknowledge(desk: Desk, announcement_id: int, address: Address) -> str | None:
