@@ -15,7 +15,6 @@ from bot.db.uow import SqlUnitOfWork, UnitsOfWork
 from handlers.consult.settings import ConsultSettings
 from handlers.context import Services
 from handlers.dispatch import Dispatcher
-from handlers.events.model import EventSettings, parse_offsets
 from handlers.faq import FaqService
 from handlers.routes import DueStep
 from handlers.usecases import build_routes
@@ -92,6 +91,6 @@ def build_core(settings: Settings | None = None, knowledge: LiveKnowledge | None
     routes = build_routes()
     services = Services(faq=faq, rephraser=rephraser, secretariat_slack_channel=settings.secretariat_slack_channel,
                         command_usage=tuple(routes.usage), consult=consult_settings(settings),
-                        events=EventSettings(parse_offsets(settings.event_reminders), settings.public_url))
+                        events=settings.events)
     dispatcher = Dispatcher(routes, units, services)
     return Core(settings, db, units, knowledge, faq, dispatcher)

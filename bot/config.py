@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from dotenv import dotenv_values
 
-from handlers.events.model import parse_offsets
+from handlers.events.model import EventSettings, parse_offsets
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3978
@@ -49,6 +50,7 @@ class Settings:
     outbox_max_attempts: int = 8  # outbox and due steps: tries before a row is given up
     public_url: str = ""  # how people reach this server (links to /events/{id}.ics)
     event_reminders: str = "7d,1d,1h"  # before an event, to those who answered 参加
+    event_refresh_minutes: float = 5.0  # an invitation's copies show the live count at most this late
     consult_remind_hours: float = 4.0  # unclaimed case: remind the offered expert and the next candidate
     consult_escalate_days: int = 1  # unclaimed case: escalate in the secretariat's channel (business days)
     consult_idle_days: int = 5  # claimed case without a message: nudge the assignee (business days)
@@ -61,6 +63,11 @@ class Settings:
     @property
     def teams_auth_enabled(self) -> bool:
         return bool(self.microsoft_app_id)
+
+    @property
+    def events(self) -> EventSettings:
+        return EventSettings(parse_offsets(self.event_reminders), self.public_url,
+                             dt.timedelta(minutes=self.event_refresh_minutes))
 
 
 # Environment variable for each setting (the names are a contract: see README).
@@ -93,6 +100,7 @@ ENV_NAMES: dict[str, str] = {
     "outbox_max_attempts": "DXLAB_OUTBOX_MAX_ATTEMPTS",
     "public_url": "DXLAB_PUBLIC_URL",
     "event_reminders": "DXLAB_EVENT_REMINDERS",
+    "event_refresh_minutes": "DXLAB_EVENT_REFRESH_MINUTES",
     "consult_remind_hours": "DXLAB_CONSULT_REMIND_HOURS",
     "consult_escalate_days": "DXLAB_CONSULT_ESCALATE_DAYS",
     "consult_idle_days": "DXLAB_CONSULT_IDLE_DAYS",
@@ -140,6 +148,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         parse_offsets(settings.event_reminders)
     except ValueError as exc:
         raise SettingsError(f"DXLAB_EVENT_REMINDERS: {exc}") from exc
+    if settings.event_refresh_minutes <= 0:
+        raise SettingsError("DXLAB_EVENT_REFRESH_MINUTES must be more than 0")
     if not settings.slack_api_url.endswith("/"):
         settings = replace(settings, slack_api_url=settings.slack_api_url + "/")
     return settings

@@ -27,6 +27,9 @@ class Send:
     key: str  # idempotency key: a second Send with the same key is never delivered again
     not_before: dt.datetime | None = None
     lane: Lane = Lane.BULK
+    # The key of an earlier Send whose message this one replaces in place (a live count, a cancellation):
+    # delivered once that message is out; of several pending edits of one message only the newest goes.
+    edits: str | None = None
 
 
 @dataclass

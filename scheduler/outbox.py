@@ -12,6 +12,12 @@ Delivery is at least once with a reconcile step that makes it effectively once o
 Where a platform has no lookup (Teams, Slack ephemeral messages) one duplicate remains possible, only
 after such an unknown outcome.
 
+An edit (a row whose `edits` names the key of an earlier row) replaces that row's message in place
+(`Sender.edit`). It goes only once its original is sent: before that it is released unchanged (no attempt
+spent) until the original's own time; when the original was given up, so is the edit. Edits are
+idempotent, so an unknown outcome is simply tried again. The store hands out only the newest edit of
+a message (older pending ones are marked superseded when claimed), so a burst of changes costs one call.
+
 Pacing (real time, not the clock given for due-time comparisons):
 - lane REPLY rows go at once; only a workspace paused by a 429 holds them;
 - lane BULK rows go ≥ `channel_gap_s` apart per pacing key (a Slack channel) and at most `send_rate`
@@ -29,7 +35,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from handlers.address import Address
@@ -49,6 +55,8 @@ HOLD_MAX_S = 5.0  # wait in memory for a pacing gate up to this; longer → back
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
 FLUSH_EVERY_S = 0.05
+EDIT_RECHECK_S = 2.0  # an edit whose original is on its way looks again after this
+GIVEN_UP = ("failed", "cancelled", "superseded")
 
 
 def utc_now() -> dt.datetime:
@@ -56,6 +64,22 @@ def utc_now() -> dt.datetime:
 
 
 # -- what a Sender sees and says ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Original:
+    """The earlier row an edit replaces, as it stood when the edit was claimed."""
+
+    id: int
+    key: str
+    state: str
+    platform_id: str | None
+    address_json: str
+    next_attempt_at: dt.datetime
+
+    @property
+    def address(self) -> Address:
+        return Address.from_json(self.address_json)
+
 
 @dataclass(frozen=True)
 class OutboxRow:
@@ -70,6 +94,8 @@ class OutboxRow:
     pacing_key: str = ""
     workspace: str = ""
     created_at: dt.datetime | None = None
+    edits: str | None = None  # the key of the row whose message this one replaces
+    original: Original | None = None  # that row (None: not found)
 
     @property
     def address(self) -> Address:
@@ -108,6 +134,10 @@ class Sender(Protocol):
     async def send(self, row: OutboxRow) -> Delivered: ...
 
     async def find_delivered(self, row: OutboxRow) -> str | None: ...
+
+    async def edit(self, row: OutboxRow) -> Delivered:
+        """Replace the message of `row.original` (sent, with its platform_id) by `row.reply`."""
+        ...
 
 
 # -- what the worker asks of the database ----------------------------------------------------------
@@ -290,9 +320,16 @@ class OutboxWorker:
             results.append(settled)
             pending_flush.append(settled)
 
+        # An edit whose original is in this batch goes after it, seeing how its original went.
+        ids = {row.id for row in rows}
+        after = [row for row in rows if row.original is not None and row.original.id in ids]
+        later = {row.id for row in after}
         flush_task = asyncio.create_task(flusher())
         try:
-            await asyncio.gather(*(one(row) for row in rows))
+            await asyncio.gather(*(one(row) for row in rows if row.id not in later))
+            ended = {s.id: s for s in results}
+            await asyncio.gather(*(one(_after_original(row, ended.get(row.original.id)))
+                                   for row in after if row.original is not None))
         finally:
             flushed.set()
             await flush_task
@@ -310,6 +347,10 @@ class OutboxWorker:
         sender = self.senders.get(row.platform)
         if sender is None:
             return Settled(row.id, "failed", error=f"no sender for platform {row.platform!r}")
+        if row.edits is not None:
+            held = self._edit_held(row)
+            if held is not None:
+                return held
         while True:
             gate = self.pacer.gate(row)
             wait = gate - time.monotonic()
@@ -334,7 +375,21 @@ class OutboxWorker:
                 log.exception("outbox: sender for %s failed on %s", row.platform, row.key)
                 return self._retry(row, f"{type(exc).__name__}: {exc}", unknown=True)
 
+    def _edit_held(self, row: OutboxRow) -> Settled | None:
+        """An edit cannot go yet (its original is not sent: released, no attempt spent) or ever (given up)."""
+        original = row.original
+        if original is None:
+            return Settled(row.id, "failed", error=f"edit of {row.edits}: no such message")
+        if original.state in GIVEN_UP:
+            return Settled(row.id, "failed", error=f"edit of {row.edits}: the original was given up ({original.state})")
+        if original.state != "sent":
+            recheck = self.clock() + dt.timedelta(seconds=EDIT_RECHECK_S)
+            return Settled(row.id, "release", next_at=max(original.next_attempt_at, recheck))
+        return None
+
     async def _attempt(self, sender: Sender, row: OutboxRow) -> Delivered:
+        if row.edits is not None:  # replacing a message twice is harmless: no reconcile
+            return await sender.edit(row)
         if row.unknown_outcome:
             found = await sender.find_delivered(row)
             if found is not None:
@@ -349,6 +404,13 @@ class OutboxWorker:
         delay = backoff_s(row.attempts, self._rng, self._backoff_base_s)
         return Settled(row.id, "retry", next_at=self.clock() + dt.timedelta(seconds=delay), error=error,
                        unknown=unknown)
+
+
+def _after_original(row: OutboxRow, ended: Settled | None) -> OutboxRow:
+    """An edit whose original was delivered (or given up) in the same batch, seeing that outcome."""
+    if row.original is None or ended is None or ended.state not in ("sent", "failed"):
+        return row
+    return replace(row, original=replace(row.original, state=ended.state, platform_id=ended.platform_id))
 
 
 def backoff_s(attempts: int, rng: random.Random, base_s: float = BACKOFF_BASE_S) -> float:

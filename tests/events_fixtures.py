@@ -15,14 +15,15 @@ from bot.directory.service import import_files
 from knowledge.live import LiveKnowledge
 from tests.conftest import SettingsFactory
 from tests.events_helpers import DIRECTORY
-from tests.fake_slack import BOT_TOKEN, FakeSlack
+from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
 
 @pytest.fixture
 def settings(make_settings: SettingsFactory, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch,
              tmp_path: Path) -> Settings:
-    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake_slack.api_url, "DXLAB_SEND_RATE": "0",
-           "DXLAB_OUTBOX_MAX_ATTEMPTS": "1", "DXLAB_PUBLIC_URL": "https://dxlab.example.jp", "DXLAB_KB_WATCH": "0"}
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.api_url,
+           "DXLAB_SEND_RATE": "0", "DXLAB_OUTBOX_MAX_ATTEMPTS": "1",
+           "DXLAB_PUBLIC_URL": "https://dxlab.example.jp", "DXLAB_KB_WATCH": "0"}
     settings = make_settings(**env)
     monkeypatch.chdir(tmp_path)  # no developer .env
     for name, value in {**env, "DXLAB_DATABASE_URL": settings.database_url}.items():

@@ -172,6 +172,10 @@ class FakeSlack:
                 body = {"channel": args.get("channel"), "ts": ts, "message": {"ts": ts, "text": args.get("text")}}
             case "chat.postEphemeral":
                 body = {"message_ts": ts}
+            case "chat.update":
+                if not self._edit(args):
+                    return web.json_response({"ok": False, "error": "message_not_found"})
+                body = {"channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
             case "apps.connections.open":
                 body = {"url": self.url.replace("http://", "ws://") + "/socket"}
             case "views.publish":
@@ -238,6 +242,15 @@ class FakeSlack:
         self._record(Call("upload", {"file_id": file_id, "length": len(data)}, request.path))
         self.uploads[file_id]["data"] = data
         return web.Response(text=f"OK - {len(data)}")
+
+
+    def _edit(self, args: dict[str, Any]) -> bool:
+        """chat.update: the posted message (channel, ts) takes the new text; False when there is none."""
+        message = next((m for m in self.history.get(str(args.get("channel")), []) if m["ts"] == args.get("ts")), None)
+        if message is None:
+            return False
+        message.update(text=args.get("text"), edited={"user": BOT_USER_ID, "ts": self._next_ts()})
+        return True
 
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
         return self.history.get(channel, [])

@@ -35,8 +35,8 @@ def test_every_url_is_the_one_slack_endpoint() -> None:
 
 def test_scopes_cover_what_the_bot_reads_and_writes() -> None:
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "chat:write", "files:read", "files:write", "im:history", "im:read", "im:write", "channels:history",
-        "groups:history", "commands", "users:read"}
+        "app_mentions:read", "chat:write", "files:read", "files:write", "im:history", "im:read", "im:write",
+        "channels:history", "groups:history", "commands", "users:read"}
 
 
 async def test_every_subscribed_event_has_a_listener(http, start_server: ServerFactory,

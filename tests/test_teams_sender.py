@@ -30,10 +30,12 @@ CHANNEL = "19:general@thread.tacv2"
 
 @dataclass
 class Connector:
-    """Records each activity posted; answers with scripted statuses first ("429", "500", "403")."""
+    """Records each activity posted (and each one replaced: PUT of an activity id); answers with scripted
+    statuses first ("429", "500", "403")."""
 
     url: str = ""
     posted: list[tuple[str, dict]] = field(default_factory=list)
+    updated: list[tuple[str, str, dict]] = field(default_factory=list)  # conversation, activity id, activity
     replied_to: list[str | None] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
 
@@ -42,6 +44,10 @@ class Connector:
             status = int(self.faults.pop(0))
             return web.json_response({"error": {"code": "x", "message": "scripted"}}, status=status,
                                      headers={"Retry-After": "0"} if status == 429 else None)
+        if request.method == "PUT":
+            self.updated.append((request.match_info["conversation"], request.match_info["activity"],
+                                 await request.json()))
+            return web.json_response({"id": request.match_info["activity"]})
         self.posted.append((request.match_info["conversation"], await request.json()))
         self.replied_to.append(request.match_info.get("activity"))
         return web.json_response({"id": f"activity-{len(self.posted)}"})
@@ -53,6 +59,7 @@ async def connector() -> AsyncIterator[Connector]:
     app = web.Application()
     app.router.add_post("/v3/conversations/{conversation}/activities", fake.receive)
     app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", fake.receive)
+    app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", fake.receive)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     fake.url = str(server.make_url("/"))
@@ -142,3 +149,16 @@ async def test_an_address_with_nothing_to_rebuild_from_fails_at_once(db: Databas
     enqueue(db, Send(Address("teams", user="29:someone", workspace=TENANT), Reply(text="x"), "k-nowhere"))
     report = await worker(db, teams).drain()
     assert [f["key"] for f in report.failed] == ["k-nowhere"]
+
+
+async def test_an_edit_replaces_the_sent_activity(db: Database, teams: TeamsSender, connector: Connector) -> None:
+    address = Address("teams", CHANNEL, workspace=TENANT, service_url=connector.url)
+    enqueue(db, Send(address, Reply(text="交流会のご案内(参加 0名)"), "k-invite"))
+    enqueue(db, Send(address, Reply(text="交流会のご案内(参加 1名)"), "k-invite:live:1", lane=Lane.REPLY,
+                     edits="k-invite"))
+    report = await worker(db, teams).drain()
+    assert report.sent == 2 and [a["text"] for _, a in connector.posted] == ["交流会のご案内(参加 0名)"]
+    ((conversation, activity_id, activity),) = connector.updated
+    assert (conversation, activity_id) == (CHANNEL, "activity-1")
+    assert (activity["id"], activity["text"]) == ("activity-1", "交流会のご案内(参加 1名)")
+    assert outbox(db)["k-invite:live:1"].platform_id == "activity-1"

@@ -16,6 +16,7 @@
   channel yet, so a retry never posts the text or the file twice. (Only the last step shares the file;
   a retry that redoes the first two leaves at most an unshared upload, which nobody sees.) An
   ephemeral reply carries no file: Slack shares files with a conversation, never with one person.
+- an edit replaces the original's text and blocks with `chat.update` (its channel, its ts).
 
 The SDK's own retry handlers are removed: the outbox owns retries, so nothing is sent twice behind its
 back. Errors become the outbox's three: RateLimited (429 / `ratelimited`), Transient (timeouts, 5xx,
@@ -118,6 +119,15 @@ class SlackSender:
         offer = Button(t("form.open"), FORM_OPEN, str(row.id), style="primary")
         with_button = replace(reply, form=None, buttons=(*reply.buttons, offer))
         return await self.send(replace(row, payload_json=with_button.to_json()))
+
+    async def edit(self, row: OutboxRow) -> Delivered:
+        original = row.original
+        if original is None or not _is_ts(original.platform_id):
+            raise Permanent(f"slack: {row.edits} was not posted as a message that can be edited")
+        text, blocks = render(row.reply)
+        channel = await self._channel(replace(row, address_json=original.address_json))
+        await self._call("chat_update", channel=channel, ts=original.platform_id, text=text, blocks=blocks)
+        return Delivered(str(original.platform_id))
 
     async def find_delivered(self, row: OutboxRow) -> str | None:
         address, reply = row.address, row.reply
@@ -227,6 +237,11 @@ def _translate(method: str, exc: SlackApiError) -> Exception:
     if status >= 500 or error in TRANSIENT_ERRORS:
         return Transient(f"{method}: HTTP {status} {error}")
     return Permanent(f"{method}: {error or f'HTTP {status}'}")
+
+
+def _is_ts(value: str | None) -> bool:
+    """A message's ts (`1700000000.000100`), not a private reply's stand-in ("response_url", "modal", "")."""
+    return value is not None and value.replace(".", "", 1).isdigit()
 
 
 def _seconds(value: object) -> float:

@@ -11,6 +11,8 @@ window: the connector accepted the activity (2xx) but the worker did not commit 
 the answer, a crash). Claim-before-send keeps that window to a single round trip; a row is never sent
 by two workers at once.
 
+An edit replaces the original activity (`update_activity`, a PUT of its id in its conversation).
+
 Errors: 429 → RateLimited (Retry-After), 5xx / timeouts / network → Transient, other 4xx (the bot was
 removed, the conversation is gone, bad request) → Permanent.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from botbuilder.core import TurnContext
@@ -83,13 +85,32 @@ class TeamsSender:
             response = await context.send_activity(activity)
             sent.append(response.id if response is not None and response.id else "")
 
+        await self._continue(reference, deliver)
+        return Delivered(sent[0] if sent else "")
+
+    async def edit(self, row: OutboxRow) -> Delivered:
+        original = row.original
+        if original is None or not original.platform_id:
+            raise Permanent(f"teams: {row.edits} has no activity id to update")
+        reference = await self.reference(original.address)
+        activity = render(row.reply)
+        activity.id = original.platform_id
+
+        async def update(context: TurnContext) -> None:
+            await context.update_activity(activity)
+
+        await self._continue(reference, update)
+        return Delivered(original.platform_id)
+
+    async def _continue(self, reference: ConversationReference,
+                        turn: Callable[[TurnContext], Awaitable[None]]) -> None:
+        """Run `turn` in the conversation, the connector's errors translated into the outbox's."""
         try:
-            await asyncio.wait_for(self.adapter.continue_conversation(reference, deliver, self.app_id), TIMEOUT_S)
+            await asyncio.wait_for(self.adapter.continue_conversation(reference, turn, self.app_id), TIMEOUT_S)
         except HttpOperationError as exc:
             raise _translate(exc) from exc
         except (TimeoutError, ClientRequestError, OSError) as exc:
             raise Transient(f"teams: {type(exc).__name__}: {exc}") from exc
-        return Delivered(sent[0] if sent else "")
 
     async def find_delivered(self, row: OutboxRow) -> str | None:
         return None  # the connector cannot list what the bot sent (see the module doc)

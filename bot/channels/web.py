@@ -3,6 +3,7 @@
     POST /webchat/api/message   `{"text": …}`, `{"action": name, "value": v}` or
                                 `{"form": id, "values": {…}, "context": c}` → the Reply as JSON
     GET  /webchat/api/updates   `?after=N`: messages the bot sent this conversation on its own since N
+                                (`replaces`: the id of an earlier message this one takes the place of)
     GET  /webchat/api/people    demo mode only: who the visitor may act as
     POST /webchat/api/as        demo mode only: `{"person": id}` (or "" to be a member of the public)
 
@@ -188,7 +189,8 @@ class WebChannel:
             return _bad_request("after must be a row number")
         keys = [here.pacing_key, here.to_user(here.user).pacing_key]
         rows = await asyncio.to_thread(delivered_since, self.db, keys, int(after))
-        messages = [{"id": row_id, **reply_json(Reply.from_json(payload))} for row_id, payload in rows]
+        messages = [{"id": row_id, **reply_json(Reply.from_json(payload)), "replaces": replaces}
+                    for row_id, payload, replaces in rows]
         return self._with_cookie(web.json_response({"messages": messages}), request, conversation)
 
     async def people(self, request: web.Request) -> web.Response:

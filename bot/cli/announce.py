@@ -25,7 +25,6 @@ from handlers.events import after, broadcast, rsvp
 from handlers.events.audience import AudienceError
 from handlers.events.broadcast import Desk
 from handlers.events.importer import EventFileError, instant, plan
-from handlers.events.model import EventSettings, parse_offsets
 from handlers.events.render import when
 from handlers.i18n import t
 from handlers.outcome import Send
@@ -42,8 +41,7 @@ def desk() -> Iterator[Desk]:
     db = Database(settings.database_url)
     try:
         with UnitsOfWork(db)() as uow:
-            yield Desk(uow, utc_now(), BusinessCalendar(),
-                       EventSettings(parse_offsets(settings.event_reminders), settings.public_url))
+            yield Desk(uow, utc_now(), BusinessCalendar(), settings.events)
             uow.commit()
     finally:
         db.dispose()

@@ -115,9 +115,20 @@ function formNode(spec) {
   return node;
 }
 
+// A polled message that replaces an earlier one (a live count): the earlier one goes, here and in history.
+function forget(id) {
+  const history = JSON.parse(sessionStorage.getItem(HISTORY_KEY) || "[]");
+  const kept = history.filter((e) => !e.reply || (e.reply.replaces || e.reply.id) !== id);
+  sessionStorage.setItem(HISTORY_KEY, JSON.stringify(kept));
+}
+
 function showReply(reply, replaying) {
+  const shown = reply.replaces ? log.querySelector(`[data-message="${Number(reply.replaces)}"]`) : null;
+  if (reply.replaces && !replaying) forget(reply.replaces);
   if (!replaying) remember({ who: "bot", reply });
   const node = bubble("bot" + (reply.ephemeral ? " ephemeral" : ""), S.bot);
+  if (reply.id) node.dataset.message = String(Number(reply.replaces || reply.id));
+  if (shown) shown.replaceWith(node);
   if (reply.title) node.appendChild(el("p", "title", reply.title));
   node.appendChild(linked("p", "text", reply.text || ""));
   if (reply.source) node.appendChild(linked("p", "source", reply.source));

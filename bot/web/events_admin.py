@@ -28,7 +28,7 @@ from handlers.events import after, broadcast, rsvp
 from handlers.events.audience import AudienceError
 from handlers.events.broadcast import Desk
 from handlers.events.importer import EventFileError, plan
-from handlers.events.model import EventSettings, parse_offsets
+from handlers.events.model import EventSettings
 from handlers.events.render import when
 from handlers.i18n import t
 from handlers.outcome import Send
@@ -154,7 +154,7 @@ def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...], name: str) -> web
 
 def events_admin_routes(units: UnitsOfWork, settings: Settings) -> list[web.RouteDef]:
     csrf = _Csrf(settings)
-    event_settings = EventSettings(parse_offsets(settings.event_reminders), settings.public_url)
+    event_settings = settings.events
     nav = list(PAGES)
 
     def work(fn: Callable[[Desk], tuple[Any, list[Send]]], audit: str = "", target: str = "") -> Awaitable[Any]:

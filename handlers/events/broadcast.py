@@ -176,16 +176,28 @@ def resend_unacknowledged(desk: Desk, announcement_id: int) -> list[Send]:
             for r in desk.uow.events.recipients(a.id) if r.target in unread]
 
 
+def copy_in(mine: list[Recipient], address: Address) -> Recipient | None:
+    """The copy in the conversation of `address` (a button pressed on it): a channel's, or the presser's own
+    DM copy (addressed to the user, pressed in their DM); None when it was pressed elsewhere."""
+    for r in (r for r in mine if r.address_json):
+        copy = Address.from_json(r.address_json)
+        if copy.platform != address.platform:
+            continue
+        if copy.conversation and copy.conversation == address.conversation:
+            return r
+        if not copy.conversation and address.is_direct and copy.user == address.user:
+            return r
+    return None
+
+
 def acknowledge(desk: Desk, announcement_id: int, address: Address) -> str | None:
     """Record who pressed 確認しました: the lab channel it was pressed in, or the presser's own DM copy, or
     (failing both) their lab's copy. The recipient's target, or None when the press matches no copy."""
     mine = desk.uow.events.recipients(announcement_id)
     person = desk.uow.directory.person_by_address(address)
     by = person.id if person else f"{address.platform}:@{address.user or '?'}"
-    target = None
-    if address.conversation:
-        target = next((r.target for r in mine if r.address_json
-                       and Address.from_json(r.address_json).conversation == address.conversation), None)
+    here = copy_in(mine, address)
+    target = here.target if here else None
     if target is None and person is not None:
         targets = {r.target for r in mine}
         target = next((x for x in (f"dm:{person.id}", *person.labs) if x in targets), None)

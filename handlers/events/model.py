@@ -44,10 +44,12 @@ def parse_offsets(text: str) -> tuple[tuple[str, dt.timedelta], ...]:
 
 @dataclass(frozen=True)
 class EventSettings:
-    """DXLAB_EVENT_REMINDERS and DXLAB_PUBLIC_URL (where `/events/{id}.ics` is reachable from outside)."""
+    """DXLAB_EVENT_REMINDERS, DXLAB_PUBLIC_URL (where `/events/{id}.ics` is reachable from outside) and
+    DXLAB_EVENT_REFRESH_MINUTES (how often the copies of an invitation are edited to show the live count)."""
 
     reminders: tuple[tuple[str, dt.timedelta], ...] = field(default_factory=lambda: parse_offsets("7d,1d,1h"))
     public_url: str = ""
+    refresh_every: dt.timedelta = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

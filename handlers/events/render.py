@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from handlers.calendar import to_jst
 from handlers.events.model import AnnouncementInfo, Answer, EventInfo, EventSettings
@@ -64,6 +65,21 @@ def invitation_reply(a: AnnouncementInfo, event: EventInfo, settings: EventSetti
     title = t("announce.again_title", title=a.title) if again else a.title
     text = "\n\n".join(p for p in (a.body, event_details(event, settings)) if p)
     return Reply(text=text, title=title, kind=ReplyKind.PROACTIVE, buttons=rsvp_buttons(event.id))
+
+
+def count_line(event: EventInfo, going: int, waiting: int) -> str:
+    capacity = str(event.capacity) if event.capacity else t("event.no_limit")
+    return t("event.rsvp.count", going=going, capacity=capacity, waiting=waiting)
+
+
+def live_invitation(a: AnnouncementInfo, event: EventInfo, settings: EventSettings, going: int, waiting: int
+                    ) -> Reply:
+    """The invitation as it stands: with the count of those coming; once cancelled, marked so, without buttons."""
+    reply = invitation_reply(a, event, settings)
+    if event.state == "cancelled":
+        return replace(reply, title=t("event.live.cancelled_title", title=a.title), buttons=(),
+                       text=t("event.live.cancelled") + "\n\n" + reply.text)
+    return replace(reply, text=reply.text + "\n\n" + count_line(event, going, waiting))
 
 
 def notice(text: str, title: str | None = None) -> Reply:

@@ -1,6 +1,7 @@
 """Events: create (with its invitation broadcast and reminders), answers 参加 / 不参加 / 未定 with a waitlist
 when full (the first waiting is promoted, and told, when a place frees up), edit and cancel (everyone who
-answered is told), reminders to those coming (never in quiet hours unless the event is sooner)."""
+answered is told, and the invitation's copies are refreshed: handlers/events/live.py), reminders to those
+coming (never in quiet hours unless the event is sooner)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,18 @@ from handlers.messages import Reply
 from handlers.outcome import Lane, Send
 
 REMIND_STEP = "event.remind"
+REFRESH_STEP = "event.refresh"  # the invitation's copies edited to show the event as it is now
+
+
+def refresh_key(event_id: int, tail: str = "") -> str:
+    return f"event:{event_id}:refresh:{tail}"
+
+
+def refresh_now(desk: Desk, event: EventInfo) -> None:
+    """The event itself changed: every copy of its invitation is edited at the next due tick (one step per
+    version); a window's pending refresh would show the same, so it is dropped."""
+    desk.uow.due.cancel(refresh_key(event.id, "w"))
+    desk.uow.due.schedule(REFRESH_STEP, refresh_key(event.id, f"v{event.version}"), desk.now, {"event": event.id})
 
 
 def create(desk: Desk, event: EventInfo, created_by: str, *, body: str = "", send_at: dt.datetime | None = None,
@@ -109,6 +122,7 @@ def edit(desk: Desk, event_id: int, **changes: object) -> tuple[EventInfo, list[
         raise ValueError("event.error.ends_before_start")
     desk.uow.events.update_event(updated)
     schedule_reminders(desk, updated)
+    refresh_now(desk, updated)
     text = t("event.edited.text", title=updated.title) + "\n\n" + event_details(updated, desk.settings)
     reply = personal(text, t("event.edited.title", title=updated.title))
     sends = [_dm(desk, updated, r, reply, f"event:{event_id}:edit:v{updated.version}:{r.person}")
@@ -120,8 +134,10 @@ def cancel(desk: Desk, event_id: int, reason: str = "") -> list[Send] | None:
     event = desk.uow.events.event(event_id)
     if event is None or event.state != "open":
         return None
-    desk.uow.events.update_event(dataclasses.replace(event, state="cancelled", version=event.version + 1))
+    cancelled = dataclasses.replace(event, state="cancelled", version=event.version + 1)
+    desk.uow.events.update_event(cancelled)
     desk.uow.due.cancel(f"event:{event_id}:remind:")
+    refresh_now(desk, cancelled)
     text = t("event.cancelled.text", title=event.title, when=when(event.starts_at))
     if reason:
         text += "\n" + t("event.cancelled.reason", reason=reason)

@@ -13,11 +13,11 @@ from handlers.answers import parse_id
 from handlers.calendar import JST, to_jst
 from handlers.context import Context
 from handlers.directory_commands import mentioned
-from handlers.events import after, rsvp
+from handlers.events import after, live, rsvp
 from handlers.events.audience import AudienceError, parse
 from handlers.events.broadcast import Desk, acknowledge
 from handlers.events.model import Answer, EventInfo, Status
-from handlers.events.render import RSVP, event_details, notice, rsvp_buttons, when
+from handlers.events.render import RSVP, count_line, event_details, notice, rsvp_buttons, when
 from handlers.i18n import t
 from handlers.messages import Action, Inbound, Reply, ReplyKind, Submission, Visibility
 from handlers.outcome import Outcome
@@ -45,20 +45,25 @@ def pressed(ctx: Context, action: Action) -> Outcome:
     announcement = ctx.uow.events.announcement_of_event(event.id)
     if announcement is not None:  # an answer is also a sign the notice was read
         acknowledge(desk, announcement.id, ctx.address)
+    if announcement is not None:  # the copy pressed shows the new count at once, the others soon
+        sends += live.answered(desk, event, announcement, ctx.address)
     going, waiting = rsvp.counts(desk, event.id)
-    capacity = str(event.capacity) if event.capacity else t("event.no_limit")
     if record.status == Status.WAITLISTED:
         position = [r.person for r in ctx.uow.events.rsvps(event.id, Status.WAITLISTED)].index(record.person) + 1
         text = t("event.rsvp.waitlisted", title=event.title, position=position)
     else:
         text = t(f"event.rsvp.{record.answer}", title=event.title)
-    text += "\n" + t("event.rsvp.count", going=going, capacity=capacity, waiting=waiting)
+    text += "\n" + count_line(event, going, waiting)
     return Outcome(notice(text), sends)
 
 
 def remind_due(ctx: Context, step: DueStep) -> Outcome:
     p = step.payload
     return Outcome(sends=rsvp.remind(Desk.of(ctx), int(p["event"]), int(p["version"]), str(p["offset"])))
+
+
+def refresh_due(ctx: Context, step: DueStep) -> Outcome:
+    return Outcome(sends=live.refresh(Desk.of(ctx), int(step.payload["event"]), step.key))
 
 
 def survey_submitted(ctx: Context, form: Submission) -> Outcome:
@@ -163,6 +168,7 @@ def register(routes: Routes) -> None:
     routes.cues("event", INTENT_CUES)
     routes.action(RSVP)(pressed)
     routes.step(rsvp.REMIND_STEP)(remind_due)
+    routes.step(rsvp.REFRESH_STEP)(refresh_due)
     routes.form(after.SURVEY_FORM)(survey_submitted)
     routes.command("イベント", "events", usage="event.usage")(upcoming)
     routes.command("出席", "attendance", usage="event.attendance.usage_line")(attendance)

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.models.base import Base, Created, TZDateTime
 
-# States. An outbox row: pending → claimed → sent | failed (given up) | cancelled.
+# States. An outbox row: pending → claimed → sent | failed (given up) | cancelled | superseded (an edit
+# replaced by a newer edit of the same message before it went out).
 PENDING, CLAIMED, SENT, FAILED, CANCELLED, DONE = "pending", "claimed", "sent", "failed", "cancelled", "done"
+SUPERSEDED = "superseded"
 
 
 class OutboxMessage(Base):
@@ -36,6 +38,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_id: Mapped[str | None] = mapped_column(String(255))  # Slack ts / Teams activity id once sent
     sent_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime())
+    edits: Mapped[str | None] = mapped_column(String(255), index=True)  # the key of the row whose message this replaces
 
 
 class DueWork(Base):

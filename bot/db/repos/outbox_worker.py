@@ -6,6 +6,11 @@ A claim is one statement, `UPDATE … WHERE id IN (SELECT … ready …) RETURNI
   readiness test, so a serving process and a `dxlab outbox drain` on the same file never both take a row.
 Ready means pending and due, or claimed by a worker whose claim has expired (it died): the takeover
 marks the row's outcome unknown, so the next send looks for an earlier delivery first.
+
+Claimed edits (rows with `edits`) are sorted in the same transaction: one with a newer edit of the same
+message (pending, claimed or sent) is marked superseded; the newest waits (released) while an older edit
+of its message is still in another worker's hands, so an old text never lands after a new one. The
+rest carry their original's row (scheduler.outbox.Original) to the worker.
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ from sqlalchemy import Boolean, Table, and_, bindparam, case, func, or_, select,
 from sqlalchemy.orm import Session
 
 from bot.db.models import DueWork, OutboxMessage
-from bot.db.models.work import CLAIMED, DONE, FAILED, PENDING, SENT
+from bot.db.models.work import CLAIMED, DONE, FAILED, PENDING, SENT, SUPERSEDED
 from bot.db.session import Database
 from scheduler.due import DueRow
-from scheduler.outbox import OutboxRow, Settled
+from scheduler.outbox import EDIT_RECHECK_S, Original, OutboxRow, Settled
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 DUE: Table = DueWork.__table__  # type: ignore[assignment]
@@ -62,9 +67,11 @@ class SqlOutboxQueue:
         taken_over = {"unknown_outcome": case((OUTBOX.c.state == CLAIMED, True), else_=OUTBOX.c.unknown_outcome)}
         with self.db.session() as session:
             rows = claim_rows(session, OUTBOX, "next_attempt_at", worker, now, limit, claim_s, taken_over)
+            originals, taken_back = _sort_edits(session, rows, worker, now)
             session.commit()
         return [OutboxRow(r.id, r.key, r.platform, r.address, r.payload, r.attempts, bool(r.unknown_outcome),
-                          r.lane, r.pacing_key, r.workspace, r.created_at) for r in rows]
+                          r.lane, r.pacing_key, r.workspace, r.created_at, r.edits, originals.get(r.edits or ""))
+                for r in rows if r.id not in taken_back]
 
     def settle(self, worker: str, now: dt.datetime, results: Sequence[Settled]) -> None:
         """Write the end of many claims in one transaction (one executemany per kind of end)."""
@@ -118,6 +125,33 @@ class SqlOutboxQueue:
             "last_errors": [{"key": e.key, "state": e.state, "attempts": e.attempts, "error": e.last_error,
                              "next_attempt_at": _aware(e.next_attempt_at).isoformat()} for e in errors],
         }
+
+
+def _sort_edits(session: Session, rows: Sequence[Any], worker: str, now: dt.datetime
+                ) -> tuple[dict[str, Original], set[int]]:
+    """Supersede or release the claimed edits that must not go now → (the originals by key, the ids of
+    the rows taken back)."""
+    keys = {r.edits for r in rows if r.edits}
+    if not keys:
+        return {}, set()
+    c = OUTBOX.c
+    newest = dict(session.execute(select(c.edits, func.max(c.id)).where(
+        c.edits.in_(keys), c.state.in_((PENDING, CLAIMED, SENT))).group_by(c.edits)).all())
+    busy = set(session.scalars(select(c.edits).where(
+        c.edits.in_(keys), c.state == CLAIMED, c.claimed_by != worker, c.claimed_until >= now)))
+    stale = [r.id for r in rows if r.edits and r.id < newest.get(r.edits, r.id)]
+    waiting = [r.id for r in rows if r.edits in busy and r.id not in stale]
+    if stale:
+        session.execute(update(OUTBOX).where(c.id.in_(stale)).values(
+            state=SUPERSEDED, claimed_by=None, claimed_until=None))
+    if waiting:
+        session.execute(update(OUTBOX).where(c.id.in_(waiting)).values(
+            state=PENDING, attempts=c.attempts - 1, next_attempt_at=now + dt.timedelta(seconds=EDIT_RECHECK_S),
+            claimed_by=None, claimed_until=None))
+    found = {o.key: Original(o.id, o.key, o.state, o.platform_id, o.address, _aware(o.next_attempt_at))
+             for o in session.execute(select(c.id, c.key, c.state, c.platform_id, c.address, c.next_attempt_at)
+                                      .where(c.key.in_(keys)))}
+    return found, {*stale, *waiting}
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -12,11 +12,14 @@ from bot.db.session import Database
 MAX_MESSAGES = 50
 
 
-def delivered_since(db: Database, pacing_keys: list[str], after: int) -> list[tuple[int, str]]:
-    """(row id, reply payload) of the messages sent to these web addresses after row `after`, oldest first."""
+def delivered_since(db: Database, pacing_keys: list[str], after: int) -> list[tuple[int, str, int | None]]:
+    """(row id, reply payload, the row id of the message it replaces or None) of the messages sent to these
+    web addresses after row `after`, oldest first."""
     with db.session() as s:
-        rows = s.execute(select(OutboxMessage.id, OutboxMessage.payload)
+        rows = s.execute(select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.edits,
+                                OutboxMessage.platform_id)
                          .where(OutboxMessage.platform == "web", OutboxMessage.state == SENT,
                                 OutboxMessage.pacing_key.in_(pacing_keys), OutboxMessage.id > after)
                          .order_by(OutboxMessage.id).limit(MAX_MESSAGES)).all()
-    return [(int(i), str(p)) for i, p in rows]
+    return [(int(i), str(p), int(original) if edits and original and original.isdigit() else None)
+            for i, p, edits, original in rows]

@@ -26,7 +26,7 @@ class SqlOutboxWriter:
             "created_at": utcnow(), "key": send.key, "platform": send.to.platform, "address": send.to.to_json(),
             "pacing_key": send.to.pacing_key, "workspace": send.to.workspace, "lane": send.lane.value,
             "payload": send.reply.to_json(), "state": PENDING, "not_before": send.not_before,
-            "next_attempt_at": first, "attempts": 0, "unknown_outcome": False})
+            "next_attempt_at": first, "attempts": 0, "unknown_outcome": False, "edits": send.edits})
 
 
 class SqlDueWriter:

@@ -1,0 +1,133 @@
+"""The live count on an invitation, end to end: a 参加 press through the real bolt app edits that channel's
+invitation at once (chat.update on the fake Slack Web API); the other channels' copies are refreshed once
+per window by `dxlab jobs run-due --now`, whatever the burst; a cancelled event's copies lose their buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from bot.app import Core
+from bot.config import Settings
+from handlers.address import Address
+from handlers.messages import Action
+from tests.conftest import ServerFactory
+from tests.events_helpers import dxlab
+from tests.fake_slack import FakeSlack, block_action, form_request
+from tests.test_slack import button, post
+
+pytest_plugins = ["tests.events_fixtures"]
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+T = dt.datetime(2031, 6, 2, 10, 0, tzinfo=TOKYO)  # a window (5 minutes) starts here
+EVENTS = """
+events:
+  - title: 中部DX交流会
+    start: 2031-06-20 14:00
+    end: 2031-06-20 17:00
+    venue: 名古屋市中小企業振興会館
+    organiser: 地域DX推進ラボ事務局
+    audience: region:中部
+    capacity: 2
+    dm: true
+"""
+
+
+async def invite(core: Core, tmp_path: Path, fake_slack: FakeSlack) -> dict[str, dict[str, Any]]:
+    """Import the event and send its invitation: the copy posted in each channel (C0LAB001, C0LAB002) and in
+    the DMs of the coordinators (D0NC)."""
+    path = tmp_path / "events.yaml"
+    path.write_text(EVENTS, encoding="utf-8")
+    code, _ = await dxlab("events", "import", str(path), "--json")
+    assert code == 0
+    await dxlab("jobs", "run-due", "--now", T.isoformat())
+    core.dispatcher.clock = lambda: T
+    return {p["channel"]: p | {"ts": fake_slack.messages_in(p["channel"])[0]["ts"]}
+            for p in fake_slack.calls_to("chat.postMessage")}
+
+
+async def press(core: Core, channel: str, user: str, answer: str, at: dt.datetime) -> None:
+    core.dispatcher.clock = lambda: at
+    await core.dispatcher.action(Action(Address("slack", channel, user), "event.rsvp", f"1:{answer}"))
+
+
+def updates(fake_slack: FakeSlack) -> list[dict[str, Any]]:
+    return fake_slack.calls_to("chat.update")
+
+
+async def test_a_press_in_slack_edits_that_channels_invitation_at_once(
+        core: Core, settings: Settings, start_server: ServerFactory, http: aiohttp.ClientSession,
+        fake_slack: FakeSlack, tmp_path: Path) -> None:
+    copies = await invite(core, tmp_path, fake_slack)
+    assert "現在の参加予定" not in copies["C0LAB001"]["text"]
+    server = await start_server(settings)
+    yes = button(copies["C0LAB001"]["blocks"], "event.rsvp")
+    body, headers = form_request(block_action(yes["action_id"], yes["value"], fake_slack.response_url(),
+                                              channel="C0LAB001", user="U0NC", message_ts=copies["C0LAB001"]["ts"],
+                                              thread_ts=None))
+    assert await post(http, server, body, headers) == 200
+    edited = (await fake_slack.wait_for("chat.update"))[0]
+    assert (edited["channel"], edited["ts"]) == ("C0LAB001", copies["C0LAB001"]["ts"])
+    assert "現在の参加予定: 1名/2(キャンセル待ち 0名)" in edited["text"]
+    assert button(edited["blocks"], "event.rsvp")["value"] == "1:yes"  # the same buttons
+    (confirmation,) = await fake_slack.wait_for("response_url")  # the presser still hears privately
+    assert "参加で受け付けました" in confirmation["text"] and confirmation["response_type"] == "ephemeral"
+
+
+async def test_a_burst_of_answers_edits_each_other_channel_once_per_window(
+        core: Core, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    copies = await invite(core, tmp_path, fake_slack)
+    minute = dt.timedelta(minutes=1)
+    await press(core, "C0LAB001", "U0NC", "yes", T)
+    await press(core, "C0LAB001", "U0NB", "yes", T + minute)
+    await press(core, "C0LAB001", "U0XX", "yes", T + minute)  # full: waitlisted
+    await press(core, "C0LAB001", "U0NB", "no", T + 2 * minute)  # U0XX moves up
+    await dxlab("jobs", "run-due", "--now", (T + 2 * minute).isoformat())
+    (here,) = updates(fake_slack)  # four edits of the pressed copy were pending: only the newest went
+    assert (here["channel"], here["ts"]) == ("C0LAB001", copies["C0LAB001"]["ts"])
+    assert "2名/2(キャンセル待ち 0名)" in here["text"]
+    _, status = await dxlab("outbox", "status", "--json")
+    assert status["counts"]["superseded"] == 3
+    await dxlab("jobs", "run-due", "--now", (T + 5 * minute).isoformat())  # the window's end: every copy
+    refreshed = updates(fake_slack)[1:]
+    assert sorted((u["channel"], u["ts"]) for u in refreshed) == sorted((c, copies[c]["ts"]) for c in copies)
+    assert all("2名/2(キャンセル待ち 0名)" in u["text"] for u in refreshed)
+    await dxlab("jobs", "run-due", "--now", (T + 5 * minute).isoformat())  # the same instant again: nothing
+    assert len(updates(fake_slack)) == 1 + len(copies)
+    await press(core, "C0LAB002", "U0GL", "maybe", T + 6 * minute)  # the next window
+    await press(core, "C0LAB002", "U0GL", "yes", T + 7 * minute)
+    await dxlab("jobs", "run-due", "--now", (T + 7 * minute).isoformat())
+    await dxlab("jobs", "run-due", "--now", (T + 10 * minute).isoformat())
+    later = updates(fake_slack)[1 + len(copies):]
+    assert [u["channel"] for u in later[:1]] == ["C0LAB002"]  # at once where pressed, the newest answer only
+    assert sorted(u["channel"] for u in later[1:]) == sorted(copies)  # then the window's refresh
+    assert all("2名/2(キャンセル待ち 1名)" in u["text"] for u in later)
+
+
+async def test_a_press_on_ones_own_dm_copy_edits_that_copy(core: Core, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    copies = await invite(core, tmp_path, fake_slack)
+    assert set(copies) == {"C0LAB001", "C0LAB002", "D0NC"}
+    await press(core, "D0NC", "U0NC", "yes", T)
+    await dxlab("jobs", "run-due", "--now", T.isoformat())
+    (edited,) = updates(fake_slack)
+    assert (edited["channel"], edited["ts"]) == ("D0NC", copies["D0NC"]["ts"]) and "1名/2" in edited["text"]
+
+
+async def test_a_cancelled_event_shows_so_on_every_copy_without_buttons(
+        core: Core, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    copies = await invite(core, tmp_path, fake_slack)
+    await press(core, "C0LAB001", "U0NC", "yes", T)
+    code, _ = await dxlab("events", "cancel", "1", "--reason", "会場の都合", "--json")
+    assert code == 0
+    await dxlab("jobs", "run-due", "--now", (T + dt.timedelta(minutes=1)).isoformat())
+    cancelled = updates(fake_slack)
+    assert sorted(u["channel"] for u in cancelled) == sorted(copies)  # the pressed copy's count edit superseded
+    for u in cancelled:
+        assert "【中止】" in u["text"] and "中止になりました" in u["text"]
+        assert not any(b["type"] == "actions" for b in u["blocks"])
+    await dxlab("jobs", "run-due", "--now", (T + dt.timedelta(minutes=5)).isoformat())  # the window's refresh is gone
+    assert len(updates(fake_slack)) == len(copies)
