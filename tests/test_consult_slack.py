@@ -12,8 +12,9 @@ from typing import Any
 import aiohttp
 
 from bot.directory.service import import_files
+from handlers.calendar import JST, BusinessCalendar
 from tests.conftest import ServerFactory, settled
-from tests.consult_kit import DIRECTORY, QUESTION, at, buttons
+from tests.consult_kit import DIRECTORY, QUESTION, buttons
 from tests.fake_slack import (
     FakeSlack,
     block_action,
@@ -24,7 +25,20 @@ from tests.fake_slack import (
     slash_command,
 )
 
-NOW = at("2026-12-02T10:00:00")
+
+def latest_business_minute() -> dt.datetime:
+    """The case's clock. The server's own due timer and outbox run on the real clock, so a fixed date
+    does not do: in the past, the case's reminders (a few business hours on) fall due during the test;
+    in the future, its messages are not yet allowed out. The latest business-hours minute that DMs
+    may go out in, before the real clock, gives both."""
+    cal = BusinessCalendar()
+    moment = dt.datetime.now(JST).replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+    while not cal.is_business_time(moment) or cal.is_quiet(moment):
+        moment -= dt.timedelta(minutes=15)
+    return moment
+
+
+NOW = latest_business_minute()
 
 
 async def post(http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]) -> int:
