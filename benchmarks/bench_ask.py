@@ -33,8 +33,11 @@ print(time.time() - start)
 
 
 def questions(n: int) -> list[str]:
+    """n questions, each different while the pool lasts: a repeated one would be served by the
+    semantic retriever's cache of recent questions and flatter the figure."""
     pool = [c.question for c in load_cases([bundled_dir() / "eval" / "dev"])]
     pool += [q for e in load_knowledge().entries for q in e.questions]
+    pool = list(dict.fromkeys(pool))
     return [pool[i % len(pool)] for i in range(n)]
 
 
