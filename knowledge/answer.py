@@ -199,8 +199,8 @@ class FaqEngine:
             sims = self.semantic.similarities(text)
             near = np.clip(1.0 - (float(sims.max()) - sims) / SEMANTIC_SPREAD, 0.0, 1.0)
             fused = (1 - SEMANTIC_SHARE) * fused + SEMANTIC_SHARE * near
-        bigrams = frozenset(t[2:] for t in lexical.mass if t.startswith("r:")) if lexical is not None else frozenset()
-        factors = self.rules.factors(self.rules.traits(text, bigrams))
+        terms = lexical.mass.keys() if lexical is not None else frozenset()
+        factors = self.rules.factors(self.rules.traits(text, terms))
         fused = fused * factors
         if not fused.any():
             return Ranking(question, ())

@@ -8,6 +8,7 @@ entry contains, is what the confidence is built on: it is bounded in 0..1, unlik
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
@@ -61,25 +62,24 @@ class _Postings:
             offset += len(docs)
         self.size = offset
         self.term_ids = {term: n for n, term in enumerate(postings)}
-        lengths = np.array([len(ids) for ids, _ in postings.values()], dtype=np.int64)
-        self.starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-        self.lengths = lengths
-        self.ids = np.array([i for ids, _ in postings.values() for i in ids], dtype=np.int64)
-        self.weights = np.array([w for _, ws in postings.values() for w in ws], dtype=np.float64)
+        self.lengths = np.array([len(ids) for ids, _ in postings.values()], dtype=np.int64)
+        ids = np.array([i for ids, _ in postings.values() for i in ids], dtype=np.int64)
+        weights = np.array([w for _, ws in postings.values() for w in ws], dtype=np.float64)
+        bounds = np.concatenate(([0], np.cumsum(self.lengths)))
+        # Each term's slice, as views on the two flat arrays: a query concatenates its terms' views.
+        self.ids = [ids[a:b] for a, b in itertools.pairwise(bounds)]
+        self.weights = [weights[a:b] for a, b in itertools.pairwise(bounds)]
 
-    def gather(self, terms: list[int], *per_term: list[float]) -> list[np.ndarray]:
-        """For each list of per-term values: the sum over the given terms of value x posting
-        weight (the first list, the BM25 score) or of the value alone (the others: presence)."""
+    def gather(self, terms: list[int], per_term: np.ndarray) -> list[np.ndarray]:
+        """Rows of per-term values in, rows of per-document sums out: the first row's values are
+        multiplied by each posting's BM25 weight (the scores), the others count as they are (the
+        coverage measures: a term's mass wherever the term occurs)."""
         if not terms:
             return [np.zeros(self.size) for _ in per_term]
-        tid = np.array(terms, dtype=np.int64)
-        lengths = self.lengths[tid]
-        ends = np.cumsum(lengths)
-        slots = np.repeat(self.starts[tid] - (ends - lengths), lengths) + np.arange(int(ends[-1]))
-        ids = self.ids[slots]
-        first, *rest = (np.repeat(np.array(v), lengths) for v in per_term)
-        return [np.bincount(ids, weights=first * self.weights[slots], minlength=self.size),
-                *(np.bincount(ids, weights=v, minlength=self.size) for v in rest)]
+        ids = np.concatenate([self.ids[t] for t in terms])
+        values = np.repeat(per_term, self.lengths[terms], axis=1)
+        values[0] *= np.concatenate([self.weights[t] for t in terms])
+        return [np.bincount(ids, weights=row, minlength=self.size) for row in values]
 
 
 class FaqIndex:
@@ -125,10 +125,11 @@ class FaqIndex:
             # much unexplained information.
             query[term] *= UNKNOWN_KANA_WEIGHT
         mass = {t: w * self.idf.get(t, self.unseen_idf) for t, w in query.items()}
-        known = [t for t in query if t in self._postings.term_ids]
-        scores, found, found_words = self._postings.gather(
-            [self._postings.term_ids[t] for t in known], [query[t] for t in known], [mass[t] for t in known],
-            [mass[t] if t.startswith("w:") else 0.0 for t in known])
+        term_ids = self._postings.term_ids
+        known = [t for t in query if t in term_ids]
+        per_term = np.array([[query[t] for t in known], [mass[t] for t in known],
+                             [mass[t] if t[0] == "w" else 0.0 for t in known]]).reshape(3, len(known))
+        scores, found, found_words = self._postings.gather([term_ids[t] for t in known], per_term)
         n = len(self.entries)
         # Best phrasing per entry: phrasings of one entry are contiguous, so a reduceat does it.
         best = np.maximum.reduceat(scores[n:], self.phrase_starts) if n else np.zeros(0)

@@ -17,6 +17,7 @@ question. Sentences that are only greeting, self-introduction or thanks carry no
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -98,7 +99,7 @@ class KindRules:
         self.programs = _programs(root)
         self._spelled = tuple(tuple(n.replace(" ", "") for n in names) for names in self.programs)
         # A program written by sound (ｺｳｾﾂｼ, こうせつし) is named too: its reading is matched.
-        self._readings = tuple(tuple(frozenset(r[i:i + 2] for i in range(len(r) - 1))
+        self._readings = tuple(tuple(frozenset(f"r:{r[i:i + 2]}" for i in range(len(r) - 1))
                                      for r in (analyzer.reading(n) for n in names) if len(r) >= 4)
                                for names in self.programs)
         known = rounds()
@@ -111,7 +112,11 @@ class KindRules:
             other.append(named if entry.kind == "related" else frozenset())
             closed.append(any(name in text for name in known.closed))
         self._opinion = np.array(opinion)
-        self._other = [(i, programs) for i, programs in enumerate(other) if programs]  # few entries
+        # Entries about another program, and which programs each names (one row each).
+        self._other = np.array([i for i, programs in enumerate(other) if programs], dtype=np.intp)
+        self._other_names = np.zeros((len(self._other), len(self.programs)), dtype=bool)
+        for row, i in enumerate(self._other):
+            self._other_names[row, list(other[i])] = True
         self._closed = np.array(closed)
 
     def _text(self, text: str) -> str:
@@ -120,12 +125,13 @@ class KindRules:
     def _named(self, text: str) -> frozenset[int]:
         return frozenset(i for i, names in enumerate(self._spelled) if any(n in text for n in names))
 
-    def traits(self, question: str, reading_bigrams: frozenset[str] = frozenset()) -> Traits:
-        """`reading_bigrams`: the question's reading bigrams, as the lexical index found them."""
+    def traits(self, question: str, terms: AbstractSet[str] = frozenset()) -> Traits:
+        """`terms`: the question's lexical terms as the index found them (its `r:` reading bigrams
+        tell a program written by sound)."""
         text = self._text(question)
         names_round = any(name in text for name in self._round_names)
         by_sound = frozenset(i for i, readings in enumerate(self._readings)
-                             if any(r <= reading_bigrams for r in readings))
+                             if any(terms >= r for r in readings))
         return Traits(
             asks_meeting=bool(_ASKS_MEETING.search(text)),
             asks_current_round=bool(_ASKS_CURRENT.search(text) and _ABOUT_ROUND.search(text)) and not names_round,
@@ -138,9 +144,8 @@ class KindRules:
         if not traits.asks_meeting:
             out[self._opinion] *= OPINION_FACTOR
         unnamed = OTHER_PROGRAM_FACTOR if traits.about_lab or traits.programs else UNNAMED_PROGRAM_FACTOR
-        for i, programs in self._other:
-            if not programs & traits.programs:
-                out[i] *= unnamed
+        named = self._other_names[:, sorted(traits.programs)].any(axis=1)
+        out[self._other[~named]] *= unnamed
         if traits.asks_current_round:
             out[self._closed] *= CLOSED_ROUND_FACTOR
         return out
