@@ -38,3 +38,7 @@ def test_teams_leaves_out_an_image_too_big_for_the_connector() -> None:
     big = Attachment("chart.png", "グラフ", "image/png", PNG_SIGNATURE + b"\0" * (teams.INLINE_IMAGE_MAX * 3 // 4))
     message = teams.render(Reply("本文", title="見出し", attachment=big))
     assert [a.content_type for a in message.attachments] == ["application/vnd.microsoft.card.adaptive"]
+    assert "グラフ」の画像はTeamsで送れる大きさを超えた" in message.summary, "the text says the image is not there"
+    plain = teams.render(Reply("本文", attachment=big))
+    assert plain.attachments is None or not plain.attachments
+    assert plain.text.startswith("本文\n※「グラフ」の画像")

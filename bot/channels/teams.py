@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -297,12 +298,15 @@ def render(reply: Reply) -> Activity:
 
     Teams has no ephemeral messages, so Reply.ephemeral is sent like any other reply.
     """
+    image = None if reply.attachment is None else inline_image(reply.attachment)
+    if reply.attachment is not None and image is None:  # the text must not speak of an image that is not there
+        left_off = t("teams.image_left_off", title=reply.attachment.title or reply.attachment.name)
+        reply = replace(reply, text=f"{reply.text}\n{left_off}")
     if not (reply.source or reply.buttons or reply.suggestions or reply.form or reply.title):
         message = Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
     else:
         message = MessageFactory.attachment(CardFactory.adaptive_card(adaptive_card(reply)))
         message.summary = reply.plain_text()  # notifications and clients that cannot draw the card
-    image = None if reply.attachment is None else inline_image(reply.attachment)
     if image is not None:
         message.attachments = [*(message.attachments or []), image]
     return message
