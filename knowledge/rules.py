@@ -33,6 +33,7 @@ OPINION_FACTOR = 0.55
 OTHER_PROGRAM_FACTOR = 0.35  # the question is about the lab (its words) and names no other program
 UNNAMED_PROGRAM_FACTOR = 0.8  # the question names no program at all (it may describe one)
 CLOSED_ROUND_FACTOR = 0.3
+FACTOR_CACHE = 256  # trait combinations kept (a handful occur in practice)
 
 _ASKS_MEETING = re.compile(
     r"検討会|検討され|検討中|委員|意見|議論|提案|議事|会議|会合|発言|指摘|有識者|"
@@ -118,6 +119,7 @@ class KindRules:
         for row, i in enumerate(self._other):
             self._other_names[row, list(other[i])] = True
         self._closed = np.array(closed)
+        self._factors: dict[Traits, np.ndarray] = {}
 
     def _text(self, text: str) -> str:
         return self.synonyms.apply(normalize(text)).replace(" ", "")
@@ -140,6 +142,17 @@ class KindRules:
         )
 
     def factors(self, traits: Traits) -> np.ndarray:
+        """Each entry's weight for a question of these traits (read-only: the same few combinations
+        come up again and again, so each is worked out once)."""
+        cached = self._factors.get(traits)
+        if cached is None:
+            if len(self._factors) >= FACTOR_CACHE:
+                self._factors.clear()
+            cached = self._factors[traits] = self._compute_factors(traits)
+            cached.setflags(write=False)
+        return cached
+
+    def _compute_factors(self, traits: Traits) -> np.ndarray:
         out = np.ones(len(self._opinion))
         if not traits.asks_meeting:
             out[self._opinion] *= OPINION_FACTOR
