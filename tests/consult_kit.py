@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app import Core, build_core
@@ -22,6 +21,7 @@ from bot.outbound import run_due_at
 from handlers.address import Address
 from handlers.messages import Action, Inbound, Reply, Submission
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.fake_teams import serving
 
 JST = dt.timezone(dt.timedelta(hours=9))
 SERVICE = "teams-service"  # replaced by the connector's URL
@@ -80,15 +80,8 @@ class Connector:
 
 @pytest.fixture
 async def connector() -> AsyncIterator[Connector]:
-    fake = Connector()
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities", fake.receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", fake.receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    fake.url = str(server.make_url("/"))
-    yield fake
-    await server.close()
+    async with serving(Connector()) as fake:
+        yield fake
 
 
 class Bot:

@@ -32,6 +32,7 @@ from handlers.address import Address
 from handlers.i18n import t
 from knowledge.live import LiveKnowledge
 from tests.conftest import settled
+from tests.fake_teams import send_json, serving
 
 BOT_ID, BOT_NAME = "28:dxlab-bot", "地域DX推進ラボ"
 USER_ID = "29:user-1"
@@ -86,15 +87,8 @@ StartTeams = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 async def connector() -> AsyncIterator[FakeConnector]:
-    fake = FakeConnector()
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities", fake.receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", fake.receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    fake.url = str(server.make_url("/"))
-    yield fake
-    await server.close()
+    async with serving(FakeConnector()) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -403,12 +397,7 @@ class KeyServer:
                     body = {"jwks_uri": f"{keys.url}/keys"}
                 else:
                     body = {"keys": [jwk]}
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, body)
 
             def log_message(self, *args: object) -> None:
                 pass

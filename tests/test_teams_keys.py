@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import os
 import signal
 import socket
@@ -22,6 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.channels import teams_keys
+from tests.fake_teams import send_json
 from tests.test_teams import (  # noqa: F401  (fixtures)
     APP_ID,
     ISSUER,
@@ -60,12 +60,7 @@ class StallingKeyServer:
                     body = {"jwks_uri": f"{keys.url}/keys"}
                 else:
                     body = {"keys": [jwk]}
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, body)
 
             def log_message(self, *args: object) -> None:
                 pass

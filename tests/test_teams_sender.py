@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.channels.teams_sender import TeamsSender, build_teams_sender
@@ -22,6 +21,7 @@ from handlers.address import Address
 from handlers.messages import Reply
 from handlers.outcome import Lane, Send
 from scheduler.outbox import OutboxWorker, utc_now
+from tests.fake_teams import serving
 
 TENANT = "tenant-1"
 PERSONAL = "a:personal-chat-1"
@@ -55,16 +55,8 @@ class Connector:
 
 @pytest.fixture
 async def connector() -> AsyncIterator[Connector]:
-    fake = Connector()
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities", fake.receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", fake.receive)
-    app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", fake.receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    fake.url = str(server.make_url("/"))
-    yield fake
-    await server.close()
+    async with serving(Connector()) as fake:
+        yield fake
 
 
 @pytest.fixture
