@@ -24,6 +24,15 @@ from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 # Fixture modules used as plugins by several test files: rewrite their asserts whichever imports first.
 pytest.register_assert_rewrite("tests.kpi_world", "tests.events_fixtures")
 
+
+async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve `app` on 127.0.0.1 at a free port: its runner (`cleanup()` stops it) and its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
 SettingsFactory = Callable[..., Settings]
 FAILED = pytest.StashKey[bool]()  # set on a test item whose call phase failed (fixtures save evidence)
 
@@ -82,11 +91,8 @@ async def start_server(bundled_knowledge: LiveKnowledge) -> AsyncIterator[Server
         shared = None if settings.knowledge_dir or settings.answer_threshold is not None else bundled_knowledge
         core = build_core(settings, shared)
         app = build_app(core, host, **options)  # type: ignore[arg-type]
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host_, port = runner.addresses[0][:2]
-        server = Running(f"http://{host_}:{port}", app, core, runner)
+        runner, url = await serve_on_loopback(app)
+        server = Running(url, app, core, runner)
         running.append(server)
         return server
 

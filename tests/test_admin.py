@@ -3,7 +3,6 @@ driven in headless Chromium."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,10 +16,10 @@ from bot.db.uow import UnitsOfWork
 from bot.directory.demo import load_demo_if_empty
 from bot.web.admin import COOKIE, admin_routes
 from handlers.i18n import t
+from tests.browser import chromium_page
+from tests.conftest import serve_on_loopback
 
 TOKEN = "s3cret-admin-token"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 Start = Callable[[str], Awaitable[str]]
 
 
@@ -34,12 +33,9 @@ async def start(tmp_path: Path) -> AsyncIterator[Start]:
         settings: Settings = load_settings(env={"DXLAB_ADMIN_TOKEN": token}, dotenv_path=Path("/nonexistent"))
         app = web.Application()
         app.add_routes(admin_routes(units, settings))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runner, url = await serve_on_loopback(app)
         runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
+        return url
 
     yield run
     for runner in runners:
@@ -75,22 +71,8 @@ async def test_without_a_token_only_this_machine_gets_in(start: Start, http: aio
 
 @pytest.fixture
 async def page() -> AsyncIterator[object]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(locale="ja-JP")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            yield page
-            assert errors == []
-        finally:
-            await browser.close()
+    async with chromium_page() as opened:
+        yield opened
 
 
 async def test_login_filter_and_logout_in_a_browser(start: Start, page) -> None:  # type: ignore[no-untyped-def]

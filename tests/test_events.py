@@ -18,6 +18,7 @@ from bot.app import Core
 from bot.web.events_ics import ics_routes
 from handlers.address import Address
 from handlers.messages import Action, Inbound, Reply, Submission
+from tests.conftest import serve_on_loopback
 from tests.events_helpers import dxlab, keys_like
 from tests.fake_slack import FakeSlack
 
@@ -155,11 +156,8 @@ async def test_edit_and_cancel_tell_everyone_who_answered(imported: Core, fake_s
 async def served(imported: Core) -> AsyncIterator[str]:
     app = web.Application()
     app.add_routes(ics_routes(imported.units))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}"
+    runner, url = await serve_on_loopback(app)
+    yield url
     await runner.cleanup()
 
 

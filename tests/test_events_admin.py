@@ -20,6 +20,7 @@ from bot.web.admin import admin_routes
 from bot.web.events_admin import PAGES, events_admin_routes
 from handlers.address import Address
 from handlers.messages import Action
+from tests.conftest import serve_on_loopback
 from tests.events_helpers import dxlab
 
 pytest_plugins = ["tests.events_fixtures"]
@@ -36,12 +37,9 @@ async def serve() -> AsyncIterator[Serve]:
         app = web.Application()
         app.add_routes(admin_routes(core.units, core.settings, pages=PAGES))
         app.add_routes(events_admin_routes(core.units, core.settings))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runner, url = await serve_on_loopback(app)
         runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
+        return url
     yield start
     for runner in runners:
         await runner.cleanup()

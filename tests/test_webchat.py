@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,12 +16,10 @@ from yarl import URL
 from bot.channels.web import COOKIE
 from bot.db.models import Feedback, QuestionLog
 from handlers.i18n import t
+from tests.browser import chromium_page
 from tests.conftest import FAILED, Running, ServerFactory, SettingsFactory
 
 QUESTION = "会社単独で応募できますか?"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _png() -> bytes:
@@ -149,24 +146,12 @@ async def test_the_page_carries_its_strings_and_a_strict_policy(http, server) ->
 
 @pytest.fixture
 async def browser_page(artifacts: Path, request: pytest.FixtureRequest) -> AsyncIterator[object]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.async_api import async_playwright
+    async def keep_evidence(page) -> None:  # type: ignore[no-untyped-def]
+        if request.node.stash.get(FAILED, False):
+            await page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
 
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(locale="ja-JP")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            yield page
-            assert errors == [], f"script errors on the page: {errors}"
-        finally:
-            if request.node.stash.get(FAILED, False):
-                await page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
-            await browser.close()
+    async with chromium_page(keep_evidence) as page:
+        yield page
 
 
 async def test_typing_a_question_shows_the_answer_with_its_source(server, browser_page) -> None:
