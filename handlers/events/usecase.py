@@ -43,10 +43,9 @@ def pressed(ctx: Context, action: Action) -> Outcome:
     desk = Desk.of(ctx)
     record, sends = rsvp.answer(desk, event, ctx.address, Answer(choice))
     announcement = ctx.uow.events.announcement_of_event(event.id)
-    if announcement is not None:  # an answer is also a sign the notice was read
-        acknowledge(desk, announcement.id, ctx.address)
-    if announcement is not None:  # the copy pressed shows the new count at once, the others soon
-        sends += live.answered(desk, event, announcement, ctx.address)
+    if announcement is not None:
+        acknowledge(desk, announcement.id, ctx.address)  # an answer is also a sign the notice was read
+        sends += live.answered(desk, event, announcement, ctx.address)  # the copy pressed now, the others soon
     going, waiting = rsvp.counts(desk, event.id)
     if record.status == Status.WAITLISTED:
         position = [r.person for r in ctx.uow.events.rsvps(event.id, Status.WAITLISTED)].index(record.person) + 1
