@@ -309,13 +309,19 @@ async def _console(core: Core, stop: asyncio.Event) -> None:
         stop.set()
 
 
+# aiohttp's default of 128 pending connections overflows when Slack delivers a burst (a broadcast's
+# replies, a retry storm) while the loop is busy: the kernel then drops the SYN and the client
+# waits out its 1 s retransmission, which was seen as a 1 s acknowledgement in bench_slack.
+LISTEN_BACKLOG = 1024
+
+
 async def run(core: Core, host: str, port: int, console: bool = False, allow_unauthenticated: bool = False,
               demo: bool = False) -> int:
     app = build_app(core, host, allow_unauthenticated, demo=demo)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", host, port, exc)
         await runner.cleanup()
