@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from knowledge.index import FaqIndex, Hit, LexicalQuery
-from knowledge.rules import KindRules, focus
+from knowledge.rules import KindRules, split_focus
 from knowledge.schema import Entry, KnowledgeBase, KnowledgeError, read_yaml
 from knowledge.semantic import EMBED_AT_LOAD, Embedder, SemanticIndex, VectorStore
 from knowledge.text import Analyzer, SynonymMap
@@ -188,8 +188,9 @@ class FaqEngine:
         return self._by_id.get(entry_id)
 
     def rank(self, question: str, limit: int = MAX_SUGGESTIONS + 2) -> Ranking:
-        text = focus(question)
-        lexical = self.index.query(text)
+        asked, situation = split_focus(question)
+        text = f"{situation} {asked}" if situation else asked
+        lexical = self.index.query(asked, situation)
         size = len(self.kb.entries)
         lex = lexical.combined if lexical is not None else np.zeros(size)
         top_lex = float(lex.max()) if size else 0.0

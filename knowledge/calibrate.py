@@ -1,4 +1,5 @@
-"""Fit the confidence model without touching either evaluation set.
+"""Fit the confidence model on the entries, the calibration questions and the dev sets, never on
+a holdout or the sealed test set.
 
 Positives and hard negatives come from the entries themselves: each fold holds one phrasing of
 every entry out of the index and asks it; the top candidate is right or wrong. Plain negatives
@@ -6,7 +7,8 @@ come from `calibration_oos.yaml`, questions the bot must decline. Every question
 wrapped the way municipal staff write (a greeting, a self-introduction, a situation, closing
 thanks), so that the fitted confidence does not fall for a question's length. A logistic
 regression over the candidate's features is fitted to "the top candidate is right", and the
-threshold is the lowest that still declines nearly all of the out-of-scope questions.
+threshold is the lowest that still declines nearly all of the out-of-scope questions. The dev
+sets' questions (tuned on anyway) join the fit as real-shaped samples; they do not set the threshold.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 import yaml
 
 from knowledge.answer import HYBRID_FEATURES, LEXICAL, LEXICAL_FEATURES, Calibration, FaqEngine, calibration_path
-from knowledge.schema import KnowledgeBase
+from knowledge.evaluate import HANDOFF, IN_SCOPE, Case
+from knowledge.schema import Entry, KnowledgeBase
 from knowledge.semantic import Embedder, VectorStore, text_key
 
 FOLDS = 3
+DEV_WEIGHT = 3.0  # a dev question counts as three held-out phrasings: it is shaped like a real one
 DECLINE_TARGET = 0.95
 L2 = 0.01
 # Generic courtesy the bot's users put around a question; `{q}` is the question.
@@ -47,6 +51,7 @@ class Sample:
     features: dict[str, float]
     correct: bool
     in_scope: bool
+    weight: float = 1.0
 
 
 class _CachedEmbedder:
@@ -107,16 +112,51 @@ def collect(kb: KnowledgeBase, oos: list[str], embedder: Embedder | None = None,
     return samples
 
 
+def dev_samples(engine: FaqEngine, cases: Sequence[Case]) -> list[Sample]:
+    """The dev sets' questions as samples: written by people, shaped like real ones (greetings,
+    situations, English), which the held-out phrasings are not. Hand-off cases say nothing about
+    the top candidate being right, so they are left out."""
+    samples = []
+    for case in cases:
+        if case.category == HANDOFF:
+            continue
+        candidates = engine.rank(case.question).candidates
+        top = candidates[0] if candidates else None
+        names = HYBRID_FEATURES if engine.semantic is not None else LEXICAL_FEATURES
+        features = top.features if top else {k: (1.0 if k == "unknown" else 0.0) for k in names}
+        right = top is not None and case.category == IN_SCOPE and _right(case, top.entry)
+        samples.append(Sample(features, right, case.category == IN_SCOPE, DEV_WEIGHT))
+    return samples
+
+
+def _right(case: Case, entry: Entry) -> bool:
+    if case.expect is not None:
+        return entry.id == case.expect
+    return bool({f for source in entry.sources for f in source.facts} & set(case.facts or ()))
+
+
 def fit(samples: list[Sample], names: Sequence[str], steps: int = 3000, rate: float = 0.5) -> Calibration:
-    x = np.array([[1.0, *(s.features.get(k, 0.0) for k in names)] for s in samples])
+    """Weighted logistic regression, fitted on standardised features and returned in raw units.
+
+    Standardising matters: a cosine varies over a few hundredths where a coverage varies over the
+    whole 0..1, and plain gradient steps with one shrinkage for all would leave the narrow feature
+    nearly unweighted however well it separates."""
+    raw = np.array([[s.features.get(k, 0.0) for k in names] for s in samples])
+    mean, spread = raw.mean(axis=0), raw.std(axis=0)
+    spread[spread == 0] = 1.0
+    x = np.hstack([np.ones((len(samples), 1)), (raw - mean) / spread])
     y = np.array([1.0 if s.correct else 0.0 for s in samples])
+    weight = np.array([s.weight for s in samples])
+    weight /= weight.sum()
     w = np.zeros(x.shape[1])
     penalty = np.full(x.shape[1], L2)
     penalty[0] = 0.0  # the bias is not shrunk
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        w -= rate * (x.T @ (p - y) / len(y) + penalty * w)
-    return Calibration({"bias": float(w[0]), **{k: float(v) for k, v in zip(names, w[1:], strict=True)}})
+        w -= rate * (x.T @ (weight * (p - y)) + penalty * w)
+    scaled = w[1:] / spread
+    weights = {k: float(v) for k, v in zip(names, scaled, strict=True)}
+    return Calibration({"bias": float(w[0] - scaled @ mean), **weights})
 
 
 def best_threshold(samples: list[Sample], calibration: Calibration) -> tuple[float, float]:
@@ -136,14 +176,18 @@ def best_threshold(samples: list[Sample], calibration: Calibration) -> tuple[flo
 
 
 def calibrate(kb: KnowledgeBase, oos_file: Path, embedder: Embedder | None = None,
-              store: VectorStore | None = None) -> tuple[Calibration, dict[str, float]]:
+              store: VectorStore | None = None, dev: Sequence[Case] = ()) -> tuple[Calibration, dict[str, float]]:
+    """Fit on the held-out phrasings, the calibration out-of-scope questions and the dev cases;
+    the threshold comes from the calibration out-of-scope questions alone (see best_threshold)."""
     oos = [str(q) for q in yaml.safe_load(oos_file.read_text(encoding="utf-8"))["questions"]]
     samples = collect(kb, oos, embedder, store)
-    calibration = fit(samples, HYBRID_FEATURES if embedder is not None else LEXICAL_FEATURES)
+    cached = _CachedEmbedder(embedder, store) if embedder is not None and store is not None else None
+    real = dev_samples(FaqEngine(kb, calibration=Calibration(), embedder=cached, vectors=store), dev) if dev else []
+    calibration = fit(samples + real, HYBRID_FEATURES if embedder is not None else LEXICAL_FEATURES)
     threshold, answered_right = best_threshold(samples, calibration)
     inside = [s for s in samples if s.in_scope]
-    stats = {"samples": len(samples), "held_out_top1": sum(s.correct for s in inside) / len(inside),
-             "held_out_answered_right": answered_right}
+    stats = {"samples": len(samples), "dev_cases": len(real),
+             "held_out_top1": sum(s.correct for s in inside) / len(inside), "held_out_answered_right": answered_right}
     return replace(calibration, threshold=threshold), stats
 
 
@@ -155,7 +199,8 @@ def write(root: Path, mode: str, calibration: Calibration, stats: dict[str, floa
     data = {k: v for k, v in data.items() if isinstance(v, dict) and "weights" in v}
     data[mode] = {
         "fitted_on": f"{int(stats['samples'])} held-out phrasings and out-of-scope questions, "
-                     f"wrapped and plain; held-out top-1 {stats['held_out_top1']:.3f}, "
+                     f"wrapped and plain, and {int(stats.get('dev_cases', 0))} dev cases; "
+                     f"held-out top-1 {stats['held_out_top1']:.3f}, "
                      f"answered right {stats['held_out_answered_right']:.3f}",
         "weights": {k: round(v, 4) for k, v in calibration.weights.items()},
         "threshold": round(calibration.threshold, 3),

@@ -26,6 +26,7 @@ ANSWER_WEIGHT = 0.4
 SUMMARY_WEIGHT = 0.4  # the one-line English summary: English words the glossary does not map
 UNKNOWN_KANA_WEIGHT = 0.3
 _KANA_WORD = re.compile(r"^w:[\u3041-\u309f\u30a1-\u30fcー]+$")
+SITUATION_WEIGHT = 0.5  # of a situation sentence's terms (chosen on the dev sets; 1.0 was the old behaviour)
 PHRASE_SHARE = 0.3  # of the ranking score that comes from the best phrasing
 
 
@@ -114,53 +115,81 @@ class FaqIndex:
         self.kana = KanaSpellings(analyzer, [*vocabulary, *analyzer.synonyms.canonical])
         self._postings = _Postings([entry_docs, phrase_docs], self.idf)
 
-    def query(self, text: str) -> LexicalQuery | None:
-        """Scores and coverage of every entry for `text` (None when the text has no usable word)."""
-        query = self.analyzer.features(self.kana.rewrite(text))
-        if not query:
+    def query(self, text: str, situation: str = "") -> LexicalQuery | None:
+        """Scores and coverage of every entry for `text` (None when the text has no usable word).
+
+        `situation`, the sentences told before or around the ask, counts at SITUATION_WEIGHT: it
+        narrows the topic, but its words should neither outweigh the ask nor dilute its coverage."""
+        asked = self.analyzer.features(self.kana.rewrite(text))
+        if not asked:  # the ask has no usable word (「どうですか?」): the situation is the question
+            asked, situation = self.analyzer.features(self.kana.rewrite(situation)), ""
+        query = asked.copy()
+        if situation:
+            for term, weight in self.analyzer.features(self.kana.rewrite(situation)).items():
+                query[term] += SITUATION_WEIGHT * weight
+        if not asked:
             return None
         for term in [t for t in query if t not in self.idf and _KANA_WORD.match(t)]:
             # An unknown word in kana only (コウセツシ, こうせつし) is usually a known kanji word
             # spelled by sound: its reading bigrams carry the match, so it should not count as
             # much unexplained information.
             query[term] *= UNKNOWN_KANA_WEIGHT
-        mass = {t: w * self.idf.get(t, self.unseen_idf) for t, w in query.items()}
+        # Coverage is measured twice, and the better reading counts: against the whole question
+        # (situation words at their weight) and against what is asked alone. The situation's words
+        # (a town, a department, 「町長に説明するため」) steer the ranking but need not be in the
+        # answer, so a long question does not lose confidence for its length; and when the ask is
+        # only 「要点を教えていただけますか」, the whole question carries the topic.
+        views = [{t: w * self.idf.get(t, self.unseen_idf) for t, w in query.items()}]
+        if situation:
+            views.append({t: views[0][t] / query[t] * w for t, w in asked.items() if t in views[0]})
         term_ids = self._postings.term_ids
         known = [t for t in query if t in term_ids]
-        per_term = np.array([[query[t] for t in known], [mass[t] for t in known],
-                             [mass[t] if t[0] == "w" else 0.0 for t in known]]).reshape(3, len(known))
-        scores, found, found_words = self._postings.gather([term_ids[t] for t in known], per_term)
+        rows = [[query[t] for t in known]]
+        for mass in views:
+            rows += [[mass.get(t, 0.0) for t in known], [mass.get(t, 0.0) if t[0] == "w" else 0.0 for t in known]]
+        per_term = np.array(rows).reshape(len(rows), len(known))
+        scores, *found = self._postings.gather([term_ids[t] for t in known], per_term)
         n = len(self.entries)
         # Best phrasing per entry: phrasings of one entry are contiguous, so a reduceat does it.
         best = np.maximum.reduceat(scores[n:], self.phrase_starts) if n else np.zeros(0)
         combined = PHRASE_SHARE * best + (1 - PHRASE_SHARE) * scores[:n]
-        return LexicalQuery(self, mass, combined, scores[n:], found, found_words)
+        readings = [_Coverage(mass, found[2 * k], found[2 * k + 1], self.idf) for k, mass in enumerate(views)]
+        return LexicalQuery(self, views[0], combined, scores[n:], readings)
+
+
+class _Coverage:
+    """How much of one reading of the question (its terms with their idf mass) each entry and
+    phrasing holds."""
+
+    def __init__(self, mass: dict[str, float], found: np.ndarray, found_words: np.ndarray, idf: dict[str, float]):
+        self.found = found  # the reading's idf mass present in each entry, then in each phrasing
+        self.found_words = found_words  # the same, whole words only
+        self.total = sum(mass.values()) or 1.0
+        # Whole words tell "asked about something we do not cover" (天気, 確定申告) better than
+        # reading bigrams, which match bits of almost anything.
+        word_mass = {t: m for t, m in mass.items() if t.startswith("w:")}
+        self.word_total = sum(word_mass.values()) or 1.0
+        self.unknown = sum(m for t, m in word_mass.items() if t not in idf) / self.word_total
 
 
 class LexicalQuery:
     """One question's lexical scores over all entries; `hit(i)` reads off the coverage measures."""
 
     def __init__(self, index: FaqIndex, mass: dict[str, float], combined: np.ndarray, phrase_scores: np.ndarray,
-                 found: np.ndarray, found_words: np.ndarray):
+                 readings: list[_Coverage]):
         self.index = index
-        self.mass = mass
+        self.mass = mass  # every term of the question with its idf mass
         self.combined = combined
         self.phrase_scores = phrase_scores
-        self._found = found  # the query's idf mass present in each entry, then in each phrasing
-        self._found_words = found_words  # the same, whole words only
-        self.total = sum(mass.values()) or 1.0
-        # Whole words tell "asked about something we do not cover" (天気, 確定申告) better than
-        # reading bigrams, which match bits of almost anything.
-        word_mass = {t: m for t, m in mass.items() if t.startswith("w:")}
-        self.word_total = sum(word_mass.values()) or 1.0
-        self.unknown = sum(m for t, m in word_mass.items() if t not in index.idf) / self.word_total
+        self._readings = readings
+        self.unknown = min(r.unknown for r in readings)
 
     def hit(self, i: int, score: float | None = None) -> Hit:
         index = self.index
         start, stop = index.phrase_starts[i], index.phrase_stops[i]
-        p = start + int(np.argmax(self.phrase_scores[start:stop]))
-        coverage = float(self._found[i]) / self.total
-        phrase_cov = float(self._found[len(index.entries) + p]) / self.total
-        word_cov = float(self._found_words[i]) / self.word_total
+        p = len(index.entries) + start + int(np.argmax(self.phrase_scores[start:stop]))
+        coverage = max(float(r.found[i]) / r.total for r in self._readings)
+        phrase_cov = max(float(r.found[p]) / r.total for r in self._readings)
+        word_cov = max(float(r.found_words[i]) / r.word_total for r in self._readings)
         value = float(self.combined[i]) if score is None else score
         return Hit(index.entries[i], value, coverage, phrase_cov, word_cov, self.unknown)

@@ -62,14 +62,32 @@ _ASKS = re.compile(r"[??]|ますか|ですか|でしょうか|教えて|知り�
                    r"would you|do you|tell me")
 
 
+_ASKS_DIRECTLY = re.compile(r"[??]|ますか|ですか|でしょうか|のか|what|when|who|how|can |is there|whether|do you")
 _MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|&#\d+;")
 
 
 def focus(text: str) -> str:
     """The question without markup and courtesy sentences (the whole text if nothing is left)."""
+    asked, situation = split_focus(text)
+    return " ".join(p for p in (situation, asked) if p) if situation else asked
+
+
+def split_focus(text: str) -> tuple[str, str]:
+    """(the sentences that ask, the situation told around them), courtesy and markup dropped.
+
+    When no sentence asks, or every sentence does, all of it is the ask and there is no situation."""
     sentences = [s.strip() for s in _SENTENCE.findall(_MARKUP.sub(" ", normalize(text))) if s.strip()]
     kept = [s for s in sentences if _ASKS.search(s) or not _COURTESY.search(s)]
-    return " ".join(kept) if kept else text
+    if not kept:
+        return text, ""
+    asks = [s for s in kept if _ASKS.search(s)]
+    # 「…ため、詳しく教えてください」 after the real question only asks for detail: a sentence that
+    # asks by request alone is part of the situation when another one asks with a question form.
+    direct = [s for s in asks if _ASKS_DIRECTLY.search(s)]
+    asks = direct or asks
+    if not asks or len(asks) == len(kept):
+        return " ".join(kept), ""
+    return " ".join(asks), " ".join(s for s in kept if s not in asks)
 
 
 @dataclass(frozen=True)

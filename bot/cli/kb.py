@@ -79,6 +79,7 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_calibrate(args: argparse.Namespace) -> int:
+    from bot.cli.kb_eval import dev_cases
     from knowledge.answer import LEXICAL, vectors_dir
     from knowledge.calibrate import calibrate, write
     from knowledge.schema import bundled_dir, load_knowledge
@@ -90,7 +91,7 @@ def cmd_kb_calibrate(args: argparse.Namespace) -> int:
     modes = [(LEXICAL, None)] + ([(f"hybrid-{embedder.name}", embedder)] if embedder is not None else [])
     for mode, emb in modes:
         store = VectorStore(vectors_dir(root), emb.name) if emb is not None else None
-        calibration, stats = calibrate(kb, root / "calibration_oos.yaml", emb, store)
+        calibration, stats = calibrate(kb, root / "calibration_oos.yaml", emb, store, dev_cases(root))
         path = write(root, mode, calibration, stats)
         print(f"wrote {path} [{mode}]: threshold {calibration.threshold:.3f}, " +
               ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))

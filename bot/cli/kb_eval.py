@@ -1,5 +1,5 @@
 """`dxlab kb eval`: the dev set (tuned on), the holdout (written like the test set, split off the
-second dev set and only counted) and the sealed test set (never tuned on), side by side, lexical-only
+later dev sets and only counted) and the sealed test set (never tuned on), side by side, lexical-only
 and hybrid, per question style; the dev misses (the test misses only when asked, the holdout's never)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.cli.common import knowledge_root, print_json
 from bot.config import load_settings
-from knowledge.evaluate import HANDOFF, IN_SCOPE, OUT_OF_SCOPE, Answer, EvalReport, evaluate, load_cases
+from knowledge.evaluate import HANDOFF, IN_SCOPE, OUT_OF_SCOPE, Answer, Case, EvalReport, evaluate, load_cases
 from knowledge.schema import bundled_dir
 from knowledge.semantic import Embedder
 
@@ -18,15 +18,24 @@ HOLDOUT = "holdout"
 UNLISTED = (SEALED, HOLDOUT)  # sets whose misses are not printed: reading them would be tuning on them
 
 
+def dev_cases(root: Path) -> list[Case]:
+    """The cases tuned on (the `dev` column): what calibration may fit to."""
+    return load_cases(_default_sets(root / "eval").get("dev", []))
+
+
 def _sets(files: list[str]) -> dict[str, list[Path]]:
     if not files:
-        evals = (knowledge_root() or bundled_dir()) / "eval"
-        dev2 = evals / "dev2"
-        sets = {"dev": [p for p in (evals / "dev", *sorted(dev2.glob("tune_*.yaml"))) if p.exists()],
-                HOLDOUT: sorted(dev2.glob("holdout_*.yaml")),
-                SEALED: [evals / SEALED] if (evals / SEALED).is_dir() else []}
-        return {name: paths for name, paths in sets.items() if paths}
+        return _default_sets((knowledge_root() or bundled_dir()) / "eval")
     return {Path(f).stem if Path(f).is_file() else Path(f).name: [Path(f)] for f in files}
+
+
+def _default_sets(evals: Path) -> dict[str, list[Path]]:
+    later = sorted(evals.glob("dev[0-9]*"))  # dev2, dev3, …: each split into tune_* and holdout_*
+    sets = {"dev": [p for p in (evals / "dev", *(f for d in later for f in sorted(d.glob("tune_*.yaml"))))
+                    if p.exists()],
+            HOLDOUT: [f for d in later for f in sorted(d.glob("holdout_*.yaml"))],
+            SEALED: [evals / SEALED] if (evals / SEALED).is_dir() else []}
+    return {name: paths for name, paths in sets.items() if paths}
 
 
 def _service(embedder: Embedder | None):  # type: ignore[no-untyped-def]
