@@ -62,6 +62,8 @@ _ASKS = re.compile(r"[??]|ますか|ですか|でしょうか|教えて|知り�
                    r"would you|do you|tell me")
 
 
+_BACKGROUND_CLAUSE = re.compile(r"(?:ます|です|した|でした)が[、,]|ので[、,]|ため[、,]|けど[、,]|けれども[、,]|"
+                                r"ところ[、,]")
 _ASKS_DIRECTLY = re.compile(r"[??]|ますか|ですか|でしょうか|のか|what|when|who|how|can |is there|whether|do you")
 _MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|&#\d+;")
 
@@ -84,10 +86,20 @@ def split_focus(text: str) -> tuple[str, str]:
     # 「…ため、詳しく教えてください」 after the real question only asks for detail: a sentence that
     # asks by request alone is part of the situation when another one asks with a question form.
     direct = [s for s in asks if _ASKS_DIRECTLY.search(s)]
-    asks = direct or asks
-    if not asks or len(asks) == len(kept):
-        return " ".join(kept), ""
-    return " ".join(asks), " ".join(s for s in kept if s not in asks)
+    asks = list(direct or asks)
+    asking = set(asks)
+    # Within a sentence, a clause ending 「…ですが、」「…ので、」「…ため、」 tells the background and
+    # the main clause after it asks (「電話で確認したいと考えておりますが、どちらの課が担当ですか」).
+    background = []
+    for n, sentence in enumerate(asks):
+        ends = [m.end() for m in _BACKGROUND_CLAUSE.finditer(sentence) if _ASKS.search(sentence[m.end():])]
+        if ends:
+            background.append(sentence[: ends[-1]])
+            asks[n] = sentence[ends[-1]:].strip()
+    situation = [s for s in kept if s not in asking] + background
+    if not situation:
+        return " ".join(asks), ""
+    return " ".join(asks), " ".join(situation)
 
 
 @dataclass(frozen=True)

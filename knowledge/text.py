@@ -324,20 +324,29 @@ class KanaSpellings:
 
     def __init__(self, analyzer: Analyzer, spellings: Iterable[str]):
         readings: dict[str, str] = {}
+        whole: dict[str, str] = {}
         for spelling in spellings:
-            # Kanji words of two or more characters, or katakana words of four or more: shorter
-            # ones (集, コード) hide inside unrelated kana runs.
-            if len(_KANJI.findall(spelling)) >= 2 or (_KATAKANA.match(spelling) and len(spelling) >= 4):
+            reading = _spelled_letters(spelling) if spelling.isascii() else ""
+            if not reading and (_KANJI.search(spelling) or _KATAKANA.match(spelling)):
                 reading = analyzer.reading(spelling, keep_long_vowels=True)
-                if len(reading) >= MIN_READING:
-                    readings.setdefault(reading, spelling)
+            if len(reading) >= 2:
+                whole.setdefault(reading, spelling)
+            # Inside a run: kanji words of two or more characters, or katakana words of four or
+            # more; shorter ones (集, コード) hide inside unrelated kana runs.
+            if (len(_KANJI.findall(spelling)) >= 2 or (_KATAKANA.match(spelling) and len(spelling) >= 4)) \
+                    and len(reading) >= MIN_READING:
+                readings.setdefault(reading, spelling)
         self.spellings = readings
+        # A word typed alone between spaces (しんさの かんてん, でぃーえっくす) is matched whole, short
+        # ones and acronyms included: there it cannot be a piece of another word.
+        self.whole = whole
         self.pattern = re.compile(trie_pattern(readings)) if readings else None
 
     def rewrite(self, text: str) -> str:
         """`text` with known words written in kana replaced by their usual spelling."""
         if self.pattern is None:
             return text
+        text = " ".join(self._whole_word(token) for token in normalize(text).split(" "))
 
         def replace_run(run: re.Match[str]) -> str:
             original = run.group(0)
@@ -349,4 +358,32 @@ class KanaSpellings:
                 last = m.end()
             return "".join(out) + original[last:]
 
-        return _KANA_RUN.sub(replace_run, normalize(text))
+        return _KANA_RUN.sub(replace_run, text)
+
+    def _whole_word(self, token: str) -> str:
+        """A space-delimited kana token that is a known word's reading, a particle after it allowed."""
+        if not _KANA_ONLY.match(token):
+            return token
+        stem = _PARTICLE.sub("", token) or token
+        for candidate in (token, stem):
+            spelling = self.whole.get(_to_katakana(candidate))
+            if spelling is not None:
+                return f"{spelling}{token[len(candidate):]}"
+        return token
+
+
+_KANA_ONLY = re.compile(r"^[ぁ-ゟァ-ーー]{2,}$")
+_PARTICLE = re.compile(r"(?:って|では|には|とは|から|まで|の|を|が|は|に|で|と|も|へ|や)$")
+# How letters are read out in katakana, so that でぃーえっくす finds DX and あいおーてぃー IoT.
+_LETTER_READINGS = dict(zip("abcdefghijklmnopqrstuvwxyz", [
+    "エー", "ビー", "シー", "ディー", "イー", "エフ", "ジー", "エイチ", "アイ", "ジェー", "ケー", "エル", "エム",
+    "エヌ", "オー", "ピー", "キュー", "アール", "エス", "ティー", "ユー", "ブイ", "ダブリュー", "エックス", "ワイ",
+    "ゼット"], strict=True))
+
+
+def _spelled_letters(word: str) -> str:
+    """An acronym's reading letter by letter (dx -> ディーエックス); empty for anything else."""
+    word = word.lower()
+    if not (2 <= len(word) <= 5 and word.isalpha()):
+        return ""
+    return "".join(_LETTER_READINGS[c] for c in word)

@@ -87,6 +87,18 @@ def test_kb_eval_reports_accuracy(tmp_path: Path) -> None:
     assert data["in_scope"]["passed"] == 1 and data["out_of_scope"]["passed"] == 1
 
 
+def test_kb_eval_keeps_two_files_of_one_name_apart(tmp_path: Path) -> None:
+    for folder, question in (("a", "地域DX推進ラボって何?"), ("b", "今日のランチのおすすめは?")):
+        (tmp_path / folder).mkdir()
+        expect = "overview.what-is" if folder == "a" else "null"
+        (tmp_path / folder / "cases.yaml").write_text(f"cases:\n  - q: {question}\n    expect: {expect}\n",
+                                                      encoding="utf-8")
+    done = run_dxlab(["kb", "eval", "a/cases.yaml", "b/cases.yaml", "--json", "--semantic", "off"], cwd=tmp_path)
+    data = json.loads(done.stdout)
+    assert data["cases/lexical"]["in_scope"]["total"] == 1
+    assert data["b/cases/lexical"]["out_of_scope"]["total"] == 1
+
+
 def test_kb_eval_default_lists_dev_misses_only(tmp_path: Path) -> None:
     done = run_dxlab(["kb", "eval", "--semantic", "off", "--json"], cwd=tmp_path)
     data = json.loads(done.stdout)

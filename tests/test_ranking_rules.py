@@ -6,7 +6,7 @@ import pytest
 
 from handlers.faq import FaqService
 from knowledge.live import LiveKnowledge
-from knowledge.rules import focus
+from knowledge.rules import focus, split_focus
 from knowledge.text import normalize, rounds
 
 
@@ -99,3 +99,25 @@ def test_round_names_are_one_word_and_canonical_terms_stay_in_their_compounds(fa
     analyzer = faq.knowledge.engine.index.analyzer
     assert "w:第二弾" in analyzer.features("第2弾の締切")
     assert "w:携帯電話番号" in analyzer.features("市長の携帯電話番号")
+
+
+def test_the_ask_is_read_apart_from_its_situation() -> None:
+    asked, situation = split_focus("お世話になっております。○○町産業振興課です。"
+                                   "ラボに選ばれたらどんな支援がありますか。町長に説明する必要があるため、詳しく教えてください。")
+    assert asked == "ラボに選ばれたらどんな支援がありますか。"
+    assert "町長" in situation and "お世話" not in situation
+    # No sentence asks with a question form: every asking sentence is the ask.
+    assert split_focus("人口3万人の町です。応募資格を教えてください。") == (
+        "応募資格を教えてください。", "人口3万人の町です。")
+    assert split_focus("応募資格は?") == ("応募資格は?", "")
+    # A background clause before the main one is situation too.
+    assert split_focus("電話で確認したいと考えておりますが、どちらの課が担当ですか?") == (
+        "どちらの課が担当ですか?", "電話で確認したいと考えておりますが、")
+
+
+def test_a_situation_around_the_ask_does_not_cost_confidence(faq: FaqService) -> None:
+    short = faq.ask("ラボに選ばれたらどんな支援がありますか?")
+    long = faq.ask("いつもお世話になっております。○○町産業振興課です。来月の庁議で報告することになりました。"
+                   "ラボに選ばれたらどんな支援がありますか?町長と議会に説明する必要があるため、詳しく教えてください。")
+    assert long.entry_id == short.entry_id  # before the ask was read apart: declined at 0.15
+    assert long.confidence >= short.confidence - 0.05

@@ -95,3 +95,17 @@ def test_rounds_after_the_known_ones_are_handed_off_not_confused(faq: FaqService
 
 def test_round_spellings_are_one_round() -> None:
     assert normalize("第3弾") == normalize("第三弾") == normalize("第３回公募")
+
+
+@pytest.mark.parametrize(("question", "spelled"), [
+    ("しんさの かんてん を おしえて", "審査"),  # a short word typed alone between spaces
+    ("でぃーえっくす って なに", "dx"),  # an acronym read out letter by letter
+    ("らぼ の しえん は", "支援"),
+])
+def test_kana_words_typed_alone_are_read_as_the_known_word(faq: FaqService, question: str, spelled: str) -> None:
+    assert spelled in faq.knowledge.engine.index.kana.rewrite(question)
+
+
+def test_kana_inside_a_run_is_not_mistaken_for_a_short_word(faq: FaqService) -> None:
+    # しえん as part of a longer run is left alone: short readings hide inside unrelated words.
+    assert "支援" not in faq.knowledge.engine.index.kana.rewrite("わたしえんぴつ")

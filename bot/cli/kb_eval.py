@@ -26,7 +26,13 @@ def dev_cases(root: Path) -> list[Case]:
 def _sets(files: list[str]) -> dict[str, list[Path]]:
     if not files:
         return _default_sets((knowledge_root() or bundled_dir()) / "eval")
-    return {Path(f).stem if Path(f).is_file() else Path(f).name: [Path(f)] for f in files}
+    sets: dict[str, list[Path]] = {}
+    for f in map(Path, files):
+        name = f.stem if f.is_file() else f.name
+        if name in sets:  # dev2/tune_in_scope.yaml beside dev3/tune_in_scope.yaml: both are kept
+            name = f"{f.parent.name}/{name}"
+        sets.setdefault(name, []).append(f)
+    return sets
 
 
 def _default_sets(evals: Path) -> dict[str, list[Path]]:
