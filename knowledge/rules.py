@@ -6,6 +6,8 @@
   question that does not name that program.
 - A question about "the next / the current" deadline or round never gets a closed round's dates
   (rounds.yaml) as if they were current.
+- A question that names a round (第二弾) is answered by an entry about that round before one about
+  no round in particular, and never by one about another round only.
 
 Each rule is a factor on an entry's ranking score (1.0: the rule has nothing to say).
 
@@ -33,6 +35,8 @@ OPINION_FACTOR = 0.55
 OTHER_PROGRAM_FACTOR = 0.35  # the question is about the lab (its words) and names no other program
 UNNAMED_PROGRAM_FACTOR = 0.8  # the question names no program at all (it may describe one)
 CLOSED_ROUND_FACTOR = 0.3
+OTHER_ROUND_FACTOR = 0.4  # the question names a round, the entry names only others (chosen on the dev sets)
+NO_ROUND_FACTOR = 0.7  # the question names a round, the entry names none
 FACTOR_CACHE = 256  # trait combinations kept (a handful occur in practice)
 
 _ASKS_MEETING = re.compile(
@@ -110,6 +114,7 @@ class Traits:
     asks_current_round: bool
     about_lab: bool
     programs: frozenset[int]  # indices into programs.yaml that the question names
+    rounds: frozenset[str] = frozenset()  # the rounds the question names (第二弾)
 
 
 @cache
@@ -135,13 +140,16 @@ class KindRules:
                                for names in self.programs)
         known = rounds()
         self._round_names = (*known.names.values(), known.later)
-        opinion, other, closed = [], [], []
+        opinion, other, closed, entry_rounds = [], [], [], []
         for entry in entries:
             text = self._text(" ".join((*entry.tags, *entry.questions[:1])))
             named = self._named(text)
             opinion.append(entry.kind == "opinion")
             other.append(named if entry.kind == "related" else frozenset())
             closed.append(any(name in text for name in known.closed))
+            entry_rounds.append(frozenset(name for name in self._round_names if name in text))
+        self._entry_rounds = entry_rounds
+        self._names_a_round = np.array([bool(r) for r in entry_rounds])
         self._opinion = np.array(opinion)
         # Entries about another program, and which programs each names (one row each).
         self._other = np.array([i for i, programs in enumerate(other) if programs], dtype=np.intp)
@@ -161,7 +169,8 @@ class KindRules:
         """`terms`: the question's lexical terms as the index found them (its `r:` reading bigrams
         tell a program written by sound)."""
         text = self._text(question)
-        names_round = any(name in text for name in self._round_names)
+        asked_rounds = frozenset(name for name in self._round_names if name in text)
+        names_round = bool(asked_rounds)
         by_sound = frozenset(i for i, readings in enumerate(self._readings)
                              if any(terms >= r for r in readings))
         return Traits(
@@ -169,6 +178,7 @@ class KindRules:
             asks_current_round=bool(_ASKS_CURRENT.search(text) and _ABOUT_ROUND.search(text)) and not names_round,
             programs=self._named(text) | by_sound,
             about_lab=bool(_ABOUT_LAB.search(text)),
+            rounds=asked_rounds,
         )
 
     def factors(self, traits: Traits) -> np.ndarray:
@@ -191,4 +201,10 @@ class KindRules:
         out[self._other[~named]] *= unnamed
         if traits.asks_current_round:
             out[self._closed] *= CLOSED_ROUND_FACTOR
+        if traits.rounds:
+            # A question about 第二弾 is answered by an entry about 第二弾: one about another round
+            # only is wrong, and one about no round in particular is second best.
+            matches = np.array([bool(r & traits.rounds) for r in self._entry_rounds])
+            out[self._names_a_round & ~matches] *= OTHER_ROUND_FACTOR
+            out[~self._names_a_round] *= NO_ROUND_FACTOR
         return out

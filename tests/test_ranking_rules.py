@@ -55,6 +55,17 @@ def test_the_next_deadline_never_gets_a_closed_rounds_dates(faq: FaqService) -> 
     assert faq.ask("第一弾の締切はいつでしたか?").entry_id == "rounds.first-round-schedule"
 
 
+def test_a_question_naming_a_round_gets_that_rounds_entry(faq: FaqService) -> None:
+    engine = faq.knowledge.engine
+    # Without the rule, the general entry on when the call opened came first here.
+    top = engine.rank("第二弾の公募はいつ始まりましたか?").candidates[0].entry
+    assert "第二弾" in normalize(" ".join((*top.tags, *top.questions[:1]))), top.id
+    factors = engine.rules.factors(engine.rules.traits("第三弾で選ばれたのはどこ?"))
+    ids = [e.id for e in engine.kb.entries]
+    assert factors[ids.index("rounds.third-round-list")] == 1.0
+    assert factors[ids.index("rounds.first-round-list")] < factors[ids.index("rounds.call-start")] < 1.0
+
+
 def test_round_numbers_are_data() -> None:
     known = rounds()
     assert known.names[3] == "第三弾" and known.later == "第五弾以降"
