@@ -153,6 +153,10 @@ async def test_unsigned_or_stale_requests_are_refused(http, server, fake_slack, 
     (b"a&&=b", "application/x-www-form-urlencoded"),
     (b"user_id=U1&text=hello", "application/x-www-form-urlencoded"),
     (b"\xff\xfe\x00garbage", "application/json"),
+    # Fields bolt reads as text or an object: a boolean made it fail with a TypeError (a 500).
+    (b'{"type": "event_callback", "event_id": "Ev1", "enterprise": true, "event": {"type": "app_mention"}}',
+     "application/json"),
+    (b'{"type": "block_actions", "trigger_id": "t", "user": {"id": "U1"}, "channel": false}', "application/json"),
 ])
 async def test_malformed_bodies_are_400(http, server, fake_slack, body: bytes, content_type: str) -> None:
     from tests.fake_slack import sign

@@ -123,7 +123,8 @@ def shape_problem(body: Mapping[str, Any]) -> str | None:
 
 
 # Fields bolt reads while building a request's context, each as a string or an object (or absent/null);
-# it fails with a TypeError on a number or a list. Looked for at the top and in the objects bolt descends into.
+# it fails with a TypeError on a number, a boolean or a list (`"id" in True`). Looked for at the top and in the
+# objects bolt descends into.
 BOLT_FIELDS = ("user", "channel", "team", "enterprise", "user_team", "item", "message", "previous_message",
                "assistant_thread", "container", "view", "team_id", "enterprise_id", "user_id", "channel_id",
                "context_team_id", "context_enterprise_id", "thread_ts", "bot_access_token", "function_data")
@@ -132,7 +133,7 @@ BOLT_NESTED = ("event", "message", "previous_message", "item", "assistant_thread
 
 def _bolt_fields_problem(node: Mapping[str, Any], depth: int = 0) -> str | None:
     for name in BOLT_FIELDS:
-        if not isinstance(node.get(name), str | dict | bool | None):
+        if not isinstance(node.get(name), str | dict | None):
             return f"{name} is neither text nor an object"
     authorizations = node.get("authorizations", [])
     if not isinstance(authorizations, list) or not all(isinstance(a, dict) for a in authorizations):
