@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.schema import Entry
-from knowledge.text import Analyzer, KanaSpellings
+from knowledge.text import Analyzer, Compound, KanaSpellings
 
 K1 = 1.2
 B = 0.75
@@ -25,6 +25,8 @@ TAG_WEIGHT = 0.8
 ANSWER_WEIGHT = 0.4
 SUMMARY_WEIGHT = 0.4  # the one-line English summary: English words the glossary does not map
 UNKNOWN_KANA_WEIGHT = 0.3
+UNKNOWN_NAME_WEIGHT = 1.0  # a name no entry knows (IT導入補助金, ITパスポート) counts as one more unknown word
+MIN_COMPOUND_CHARS = 3
 _KANA_WORD = re.compile(r"^w:[\u3041-\u309f\u30a1-\u30fcー]+$")
 PHRASE_SHARE = 0.3  # of the ranking score that comes from the best phrasing
 
@@ -89,17 +91,24 @@ class FaqIndex:
         entry_docs: list[Counter[str]] = []
         phrase_docs: list[Counter[str]] = []
         starts: list[int] = []
+        self.compounds: set[str] = set()
+
+        def features(text: str) -> Counter[str]:
+            feats, runs = analyzer.analysis(text)
+            self.compounds.update(_sub_runs(runs))
+            return feats
+
         for entry in entries:
             doc: Counter[str] = Counter()
             starts.append(len(phrase_docs))
             for question in entry.questions:
-                feats = analyzer.features(question)
+                feats = features(question)
                 phrase_docs.append(feats)
                 doc.update(feats)
             for tag in entry.tags:
-                doc.update({k: v * TAG_WEIGHT for k, v in analyzer.features(tag).items()})
-            doc.update({k: v * ANSWER_WEIGHT for k, v in analyzer.features(entry.answer).items()})
-            doc.update({k: v * SUMMARY_WEIGHT for k, v in analyzer.features(entry.summary_en).items()})
+                doc.update({k: v * TAG_WEIGHT for k, v in features(tag).items()})
+            doc.update({k: v * ANSWER_WEIGHT for k, v in features(entry.answer).items()})
+            doc.update({k: v * SUMMARY_WEIGHT for k, v in features(entry.summary_en).items()})
             entry_docs.append(doc)
         n = len(entries)
         df: Counter[str] = Counter()
@@ -116,9 +125,12 @@ class FaqIndex:
 
     def query(self, text: str) -> LexicalQuery | None:
         """Scores and coverage of every entry for `text` (None when the text has no usable word)."""
-        query = self.analyzer.features(self.kana.rewrite(text))
+        query, runs = self.analyzer.analysis(self.kana.rewrite(text))
         if not query:
             return None
+        for name in self.unknown_names(runs):
+            # Once: a subsidy's name (IT導入補助金) may already be a word of its own (text._FUND_NAME).
+            query[f"w:{name}"] = max(query[f"w:{name}"], UNKNOWN_NAME_WEIGHT)
         for term in [t for t in query if t not in self.idf and _KANA_WORD.match(t)]:
             # An unknown word in kana only (コウセツシ, こうせつし) is usually a known kanji word
             # spelled by sound: its reading bigrams carry the match, so it should not count as
@@ -135,6 +147,42 @@ class FaqIndex:
         best = np.maximum.reduceat(scores[n:], self.phrase_starts) if n else np.zeros(0)
         combined = PHRASE_SHARE * best + (1 - PHRASE_SHARE) * scores[:n]
         return LexicalQuery(self, mass, combined, scores[n:], found, found_words)
+
+    def unknown_names(self, runs: list[Compound]) -> list[str]:
+        """The question's compound nouns that look like a name (see _name_like) and that no entry's
+        text contains: not as a run of words in a row, nor as one word. Its words may all be known
+        (IT導入補助金: 導入, 補助金), but the thing it names is not. Compounds of sentences that state the
+        asker's situation are left out (産業振興課, 事業承継)."""
+        names = []
+        for run in runs:
+            name = "".join(run.words)
+            if (not run.stated and len(name) >= MIN_COMPOUND_CHARS and _name_like(run)
+                    and name not in self.compounds and f"w:{name}" not in self.idf):
+                names.append(name)
+        return names
+
+
+# The last word of a public program's or a qualification's name: what kind of thing it names.
+_PROGRAM_HEAD = re.compile(r"(?:制度|事業|補助金|交付金|助成金|給付金|試験|資格|検定|認定|認証|手当|賞)$")
+_LATIN = re.compile(r"[0-9a-z]")
+_KANA = re.compile(r"[\u30a1-\u30fc]")
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _name_like(run: Compound) -> bool:
+    """Whether a compound looks like the name of a program, system or product rather than an
+    everyday phrase (事業承継, 更新手続き, which users coin freely): Latin letters or digits beside
+    Japanese (ITパスポート, DX銘柄2024), katakana beside kanji (地方創生テレワーク), three nouns and more
+    (基本情報技術者試験), or a program's kind of name (…派遣制度)."""
+    name = "".join(run.words)
+    scripts = bool(_LATIN.search(name)) + bool(_KANA.search(name)) + bool(_KANJI.search(name))
+    return scripts > 1 or len(run.words) > 2 or bool(_PROGRAM_HEAD.search(run.words[-1]))
+
+
+def _sub_runs(runs: list[Compound]) -> set[str]:
+    """Every stretch of two or more adjacent words of each run, joined (地域DX推進ラボ yields DX推進ラボ)."""
+    return {"".join(w[i:j]) for w in (run.words for run in runs)
+            for i in range(len(w) - 1) for j in range(i + 2, len(w) + 1)}
 
 
 class LexicalQuery:
