@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.schema import Entry
-from knowledge.text import Analyzer, KanaSpellings
+from knowledge.text import Analyzer, Compound, KanaSpellings
 
 K1 = 1.2
 B = 0.75
@@ -25,6 +25,8 @@ TAG_WEIGHT = 0.8
 ANSWER_WEIGHT = 0.4
 SUMMARY_WEIGHT = 0.4  # the one-line English summary: English words the glossary does not map
 UNKNOWN_KANA_WEIGHT = 0.3
+UNKNOWN_NAME_WEIGHT = 1.0  # a name no entry knows (IT導入補助金, ITパスポート) counts as one more unknown word
+MIN_COMPOUND_CHARS = 3
 _KANA_WORD = re.compile(r"^w:[\u3041-\u309f\u30a1-\u30fcー]+$")
 SITUATION_WEIGHT = 0.5  # of a situation sentence's terms (chosen on the dev sets; 1.0 was the old behaviour)
 PHRASE_SHARE = 0.3  # of the ranking score that comes from the best phrasing
@@ -90,17 +92,24 @@ class FaqIndex:
         entry_docs: list[Counter[str]] = []
         phrase_docs: list[Counter[str]] = []
         starts: list[int] = []
+        self.compounds: set[str] = set()
+
+        def features(text: str) -> Counter[str]:
+            feats, runs = analyzer.analysis(text)
+            self.compounds.update(_sub_runs(runs))
+            return feats
+
         for entry in entries:
             doc: Counter[str] = Counter()
             starts.append(len(phrase_docs))
             for question in entry.questions:
-                feats = analyzer.features(question)
+                feats = features(question)
                 phrase_docs.append(feats)
                 doc.update(feats)
             for tag in entry.tags:
-                doc.update({k: v * TAG_WEIGHT for k, v in analyzer.features(tag).items()})
-            doc.update({k: v * ANSWER_WEIGHT for k, v in analyzer.features(entry.answer).items()})
-            doc.update({k: v * SUMMARY_WEIGHT for k, v in analyzer.features(entry.summary_en).items()})
+                doc.update({k: v * TAG_WEIGHT for k, v in features(tag).items()})
+            doc.update({k: v * ANSWER_WEIGHT for k, v in features(entry.answer).items()})
+            doc.update({k: v * SUMMARY_WEIGHT for k, v in features(entry.summary_en).items()})
             entry_docs.append(doc)
         n = len(entries)
         df: Counter[str] = Counter()
@@ -120,20 +129,21 @@ class FaqIndex:
 
         `situation`, the sentences told before or around the ask, counts at SITUATION_WEIGHT: it
         narrows the topic, but its words should neither outweigh the ask nor dilute its coverage."""
-        asked = self.analyzer.features(self.kana.rewrite(text))
+        asked, runs = self.analyzer.analysis(self.kana.rewrite(text))
         if not asked:  # the ask has no usable word (「どうですか?」): the situation is the question
-            asked, situation = self.analyzer.features(self.kana.rewrite(situation)), ""
-        query = asked.copy()
-        if situation:
-            for term, weight in self.analyzer.features(self.kana.rewrite(situation)).items():
-                query[term] += SITUATION_WEIGHT * weight
+            (asked, runs), situation = self.analyzer.analysis(self.kana.rewrite(situation)), ""
         if not asked:
             return None
-        for term in [t for t in query if t not in self.idf and _KANA_WORD.match(t)]:
-            # An unknown word in kana only (コウセツシ, こうせつし) is usually a known kanji word
-            # spelled by sound: its reading bigrams carry the match, so it should not count as
-            # much unexplained information.
-            query[term] *= UNKNOWN_KANA_WEIGHT
+        for name in self.unknown_names(runs):
+            # Once: a subsidy's name (IT導入補助金) may already be a word of its own (text._FUND_NAME).
+            asked[f"w:{name}"] = max(asked[f"w:{name}"], UNKNOWN_NAME_WEIGHT)
+        self._soften_unknown_kana(asked)
+        query = asked.copy()
+        if situation:
+            told = self.analyzer.features(self.kana.rewrite(situation))
+            self._soften_unknown_kana(told)
+            for term, weight in told.items():
+                query[term] += SITUATION_WEIGHT * weight
         # Coverage is measured twice, and the better reading counts: against the whole question
         # (situation words at their weight) and against what is asked alone. The situation's words
         # (a town, a department, 「町長に説明するため」) steer the ranking but need not be in the
@@ -156,6 +166,33 @@ class FaqIndex:
         readings = [_Coverage(mass, found[2 * k], found[2 * k + 1], self.idf) for k, mass in enumerate(views)]
         return LexicalQuery(self, views[0], combined, scores[n:], readings)
 
+    def _soften_unknown_kana(self, features: Counter[str]) -> None:
+        for term in [t for t in features if t not in self.idf and _KANA_WORD.match(t)]:
+            # An unknown word in kana only (コウセツシ, こうせつし) is usually a known kanji word
+            # spelled by sound: its reading bigrams carry the match, so it should not count as
+            # much unexplained information.
+            features[term] *= UNKNOWN_KANA_WEIGHT
+
+    def unknown_names(self, runs: list[Compound]) -> list[str]:
+        """The question's compound nouns that look like a name (see _name_like) and that no entry's
+        text contains: not as a run of words in a row, nor as one word. Its words may all be known
+        (IT導入補助金: 導入, 補助金), but the thing it names is not. Compounds of sentences that state the
+        asker's situation are left out (産業振興課, 事業承継)."""
+        names = []
+        for run in runs:
+            name = "".join(run.words)
+            if (not run.stated and len(name) >= MIN_COMPOUND_CHARS and _name_like(run)
+                    and name not in self.compounds and f"w:{name}" not in self.idf):
+                names.append(name)
+        return names
+
+
+# The last word of a public program's or a qualification's name: what kind of thing it names.
+_PROGRAM_HEAD = re.compile(r"(?:制度|事業|補助金|交付金|助成金|給付金|試験|資格|検定|認定|認証|手当|賞)$")
+_LATIN = re.compile(r"[0-9a-z]")
+_KANA = re.compile(r"[\u30a1-\u30fc]")
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+
 
 class _Coverage:
     """How much of one reading of the question (its terms with their idf mass) each entry and
@@ -170,6 +207,22 @@ class _Coverage:
         word_mass = {t: m for t, m in mass.items() if t.startswith("w:")}
         self.word_total = sum(word_mass.values()) or 1.0
         self.unknown = sum(m for t, m in word_mass.items() if t not in idf) / self.word_total
+
+
+def _name_like(run: Compound) -> bool:
+    """Whether a compound looks like the name of a program, system or product rather than an
+    everyday phrase (事業承継, 更新手続き, which users coin freely): Latin letters or digits beside
+    Japanese (ITパスポート, DX銘柄2024), katakana beside kanji (地方創生テレワーク), three nouns and more
+    (基本情報技術者試験), or a program's kind of name (…派遣制度)."""
+    name = "".join(run.words)
+    scripts = bool(_LATIN.search(name)) + bool(_KANA.search(name)) + bool(_KANJI.search(name))
+    return scripts > 1 or len(run.words) > 2 or bool(_PROGRAM_HEAD.search(run.words[-1]))
+
+
+def _sub_runs(runs: list[Compound]) -> set[str]:
+    """Every stretch of two or more adjacent words of each run, joined (地域DX推進ラボ yields DX推進ラボ)."""
+    return {"".join(w[i:j]) for w in (run.words for run in runs)
+            for i in range(len(w) - 1) for j in range(i + 2, len(w) + 1)}
 
 
 class LexicalQuery:

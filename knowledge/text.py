@@ -78,6 +78,44 @@ _KATAKANA = re.compile(r"^[\u30a1-\u30fcー]+$")
 # covered; as a whole it is known only if an entry names it. In English: capitalised words before Subsidy/Grant.
 _FUND_NAME = re.compile(r"[0-9a-z\u30a1-\u30fc\u4e00-\u9fff・]{2,}(?:補助金|交付金|助成金|給付金)")
 _FUND_NAME_EN = re.compile(r"(?:[A-Z][\w-]*\s+){1,5}(?:[Ss]ubsid(?:y|ies)|[Gg]rants?)\b")
+# A sentence that states (「人口3万人の町です」「空き店舗が増えています」) rather than asks: the situation
+# around a question (rules.focus keeps it). Its compounds (産業振興課, 事業承継) describe the asker, not
+# what is asked about, so they do not make a question look out of scope.
+_SENTENCE = re.compile(r"[^。!?!?\n]+[。!?!?\n]*")
+_STATEMENT = re.compile(r"(?:です|ます|でした|ました|おります|います|いる|である)[。!!\n]*$")
+_ASKING = re.compile(r"[??]|たい|ほしい|欲しい|教え|教示|お願い|ください|下さい|か[。!!\n]*$")
+# Parts of speech a compound noun is made of (人口 3万 人, IT パスポート, 地域 情報化 アドバイザー 派遣 制度).
+_COMPOUND_POS = {"名詞", "接尾辞", "接頭辞"}
+
+
+@dataclass(frozen=True)
+class Compound:
+    """A run of two or more nouns (IT導入補助金 as it, 導入, 補助金), and whether it sits in a sentence
+    that states the asker's situation rather than asks."""
+
+    words: tuple[str, ...]
+    stated: bool
+
+
+class _Spans:
+    """Character offsets covered by some spans, answered without building a set of every offset."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        self.spans = spans
+
+    def __contains__(self, offset: int) -> bool:
+        return any(a <= offset < b for a, b in self.spans)
+
+
+def _statements(text: str) -> _Spans:
+    return _Spans([m.span() for m in _SENTENCE.finditer(text)
+                   if _STATEMENT.search(m.group(0)) and not _ASKING.search(m.group(0))])
+
+
+def _head_noun(pos: tuple[str, ...], surface: str) -> bool:
+    """A noun that makes a run of nouns a compound: not a numeral, counter, time word (来月, 通常),
+    affix or single character (主, 欄), so that 30代, 年1回, 来月予定, IT系 and 主目的 are no compounds."""
+    return pos[0] == "名詞" and pos[1] != "数詞" and pos[2] not in ("助数詞可能", "副詞可能") and len(surface) > 1
 
 
 @cache
@@ -226,8 +264,8 @@ class Analyzer:
         """Content words of `text` in their dictionary (normalized) form."""
         return [w for w, weight in self._analyse(text)[0] if weight == 1.0]
 
-    def _analyse(self, text: str, synonyms: bool = True,
-                 keep_long_vowels: bool = False) -> tuple[list[tuple[str, float]], str]:
+    def _analyse(self, text: str, synonyms: bool = True, keep_long_vowels: bool = False
+                 ) -> tuple[list[tuple[str, float]], str, list[Compound]]:
         text = normalize(text)
         if synonyms:
             text = self.synonyms.apply(text)
@@ -237,8 +275,25 @@ class Analyzer:
         words: list[tuple[str, float]] = [(m.group(0), 1.0) for m in found]
         inside = {i for m in found for i in range(m.start(), m.end())}
         reading: list[str] = []
+        runs: list[Compound] = []
+        run: list[str] = []
+        nouns = start = 0  # in the run: content nouns (see _head_noun); where it starts
+        stated = _statements(text)
         for morpheme in _tokenizer().tokenize(text):
-            if morpheme.part_of_speech()[0] in _SKIP_POS or morpheme.begin() in inside:
+            pos = morpheme.part_of_speech()
+            skipped = pos[0] in _SKIP_POS or morpheme.begin() in inside
+            noun = _word(morpheme) if pos[0] in _COMPOUND_POS and not skipped else ""
+            # A run of nouns is one compound; anything else (a particle, a stop word, a space) ends it.
+            if noun and noun not in _STOP_WORDS:
+                if not run:
+                    start = morpheme.begin()
+                run.append(noun)
+                nouns += _head_noun(pos, morpheme.surface())
+            else:
+                if nouns > 1:
+                    runs.append(Compound(tuple(run), start in stated))
+                run, nouns = [], 0
+            if skipped:
                 continue
             surface = morpheme.surface()
             if surface.isascii() and " " in surface.strip():
@@ -246,7 +301,7 @@ class Analyzer:
                 # their words are read one by one, so that the stop words apply.
                 words.extend((w, 1.0) for w in map(_ascii_word, surface.split()) if w not in _STOP_WORDS)
                 continue
-            word = _word(morpheme)
+            word = noun or _word(morpheme)
             if not word or word in _STOP_WORDS:
                 continue
             words.append((word, _KANA_WORD_WEIGHT if _HIRAGANA.match(word) else 1.0))
@@ -261,11 +316,17 @@ class Analyzer:
             if not surface.isascii():
                 form = morpheme.reading_form()
                 reading.append(form if _KATAKANA.match(form) else _to_katakana(surface))
+        if nouns > 1:
+            runs.append(Compound(tuple(run), start in stated))
         joined = "".join(reading)
-        return words, joined if keep_long_vowels else _strip_long_vowels(joined)
+        return words, joined if keep_long_vowels else _strip_long_vowels(joined), runs
 
     def features(self, text: str) -> Counter[str]:
-        words, reading = self._analyse(text)
+        return self.analysis(text)[0]
+
+    def analysis(self, text: str) -> tuple[Counter[str], list[Compound]]:
+        """The features of `text`, and its compound nouns (runs of two or more nouns, as words)."""
+        words, reading, runs = self._analyse(text)
         feats: Counter[str] = Counter()
         for word, weight in words:
             feats[f"w:{word}"] += weight
@@ -274,7 +335,7 @@ class Analyzer:
             feats[f"w:{name.lower()}"] += 1.0
         for i in range(len(reading) - 1):
             feats[f"r:{reading[i:i + 2]}"] += _READING_WEIGHT
-        return feats
+        return feats, runs
 
 
 def _strip_long_vowels(text: str) -> str:

@@ -106,6 +106,28 @@ def test_a_subsidy_the_base_never_names_is_not_answered(faq: FaqService) -> None
     assert not faq.ask("IT導入補助金の申請方法を教えて").answered
 
 
+def test_a_named_thing_the_base_never_names_is_not_answered(faq: FaqService) -> None:
+    # DX銘柄 is known (an entry mentions it), 選定 and 企業 too; DX銘柄2025 as a whole is not.
+    assert not faq.ask("DX銘柄2025の選定企業は?").answered
+
+
+def test_unknown_names_are_compounds_that_look_like_names(faq: FaqService) -> None:
+    index = faq.knowledge.engine.index
+
+    def names(text: str) -> list[str]:
+        return index.unknown_names(index.analyzer.analysis(text)[1])
+
+    assert names("ITパスポートの申込方法") == ["itパスポート"]  # Latin beside katakana, both words known
+    assert names("基本情報技術者試験の申込期限") == ["基本情報技術者試験"]  # three nouns and more
+    # A name an entry has, whole or as part of a longer one (地域DX推進ラボ), is known.
+    assert names("DX推進ラボの申請方法") == []
+    # Everyday compounds users coin, and numerals, counters and affixes, are no names.
+    assert names("更新手続きの方法") == [] and names("30代やIT系の人材で年1回") == []
+    # A compound in a sentence stating the asker's situation describes the asker, not the question.
+    assert names("基本情報技術者試験の合格者が多い町です。ラボに応募できますか") == []
+    assert names("基本情報技術者試験の合格者が多い町ですが、ラボに応募できますか") == ["基本情報技術者試験"]
+
+
 def test_round_names_are_one_word_and_canonical_terms_stay_in_their_compounds(faq: FaqService) -> None:
     analyzer = faq.knowledge.engine.index.analyzer
     assert "w:第二弾" in analyzer.features("第2弾の締切")
