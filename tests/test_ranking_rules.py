@@ -111,6 +111,14 @@ def test_a_named_thing_the_base_never_names_is_not_answered(faq: FaqService) -> 
     assert not faq.ask("DX銘柄2025の選定企業は?").answered
 
 
+def test_a_name_told_in_the_background_clause_still_counts_as_unknown(faq: FaqService) -> None:
+    index = faq.knowledge.engine.index
+    asked, situation = split_focus("総務省の地域情報化アドバイザー派遣制度を使いたいのですが、申請方法は?")
+    assert "アドバイザー" in situation  # the clause before the ask is its background…
+    lexical = index.query(asked, situation)
+    assert lexical is not None and lexical.unknown > 0.3  # …but the program it names is still unknown
+
+
 def test_unknown_names_are_compounds_that_look_like_names(faq: FaqService) -> None:
     index = faq.knowledge.engine.index
 

@@ -104,7 +104,8 @@ def run_eval(args: argparse.Namespace, embedder: Embedder | None) -> int:
         if SEALED in sets and not args.show_test_misses:
             print(f"(the sealed `{SEALED}` set's misses are not listed: it is never used for tuning)")
         if HOLDOUT in sets:
-            print(f"(`{HOLDOUT}`: a third of the second dev set, only counted, its misses never listed)")
+            print(f"(`{HOLDOUT}`: the later dev sets' held-out parts (dev2: a third, dev3: half), only counted, "
+                  "its misses never listed)")
     below = False
     for (_, mode), report in reports.items():
         (ip, it), (op, ot) = report.in_scope, report.out_of_scope
