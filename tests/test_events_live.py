@@ -131,3 +131,54 @@ async def test_a_cancelled_event_shows_so_on_every_copy_without_buttons(
         assert not any(b["type"] == "actions" for b in u["blocks"])
     await dxlab("jobs", "run-due", "--now", (T + dt.timedelta(minutes=5)).isoformat())  # the window's refresh is gone
     assert len(updates(fake_slack)) == len(copies)
+
+
+async def resend_to_the_unacknowledged(fake_slack: FakeSlack) -> dict[str, str]:
+    """`dxlab announce resend 1 --unacknowledged`, delivered: the ts of each 【再送】 copy, by channel."""
+    code, found = await dxlab("announce", "resend", "1", "--unacknowledged", "--json")
+    assert code == 0 and found["resent"] == 3
+    await dxlab("jobs", "run-due", "--now", T.isoformat())
+    again = [p for p in fake_slack.calls_to("chat.postMessage") if ":again" in p["metadata"]["event_payload"]["key"]]
+    assert all("【再送】" in p["text"] for p in again)
+    return {p["channel"]: next(m["ts"] for m in fake_slack.messages_in(p["channel"])
+                               if m.get("metadata", {}).get("event_payload", {}).get("key")
+                               == p["metadata"]["event_payload"]["key"]) for p in again}
+
+
+async def test_a_resent_copy_is_edited_with_the_first_and_keeps_its_marker(
+        core: Core, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    copies = await invite(core, tmp_path, fake_slack)
+    resent = await resend_to_the_unacknowledged(fake_slack)
+    assert set(resent) == set(copies) and all(resent[c] != copies[c]["ts"] for c in copies)
+    await press(core, "C0LAB001", "U0NC", "yes", T)  # pressed on either message of that channel: both edited
+    await dxlab("jobs", "run-due", "--now", T.isoformat())
+    here = {u["ts"]: u for u in updates(fake_slack)}
+    assert set(here) == {copies["C0LAB001"]["ts"], resent["C0LAB001"]}
+    assert all("1名/2(キャンセル待ち 0名)" in u["text"] for u in here.values())
+    assert "【再送】" in here[resent["C0LAB001"]]["text"] and "【再送】" not in here[copies["C0LAB001"]["ts"]]["text"]
+    assert button(here[resent["C0LAB001"]]["blocks"], "event.rsvp")["value"] == "1:yes"  # its buttons stay
+    await dxlab("jobs", "run-due", "--now", (T + dt.timedelta(minutes=5)).isoformat())  # the window's refresh
+    refreshed = updates(fake_slack)[2:]
+    assert sorted((u["channel"], u["ts"]) for u in refreshed) == sorted(
+        [(c, copies[c]["ts"]) for c in copies] + list(resent.items()))
+    assert all("1名/2(キャンセル待ち 0名)" in u["text"] for u in refreshed)
+    assert sum("【再送】" in u["text"] for u in refreshed) == len(resent)
+    await dxlab("jobs", "run-due", "--now", (T + dt.timedelta(minutes=5)).isoformat())  # the same instant: nothing
+    assert len(updates(fake_slack)) == 2 + 2 * len(copies)
+
+
+async def test_a_cancellation_takes_the_buttons_off_the_resent_copies_too(
+        core: Core, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    copies = await invite(core, tmp_path, fake_slack)
+    resent = await resend_to_the_unacknowledged(fake_slack)
+    code, _ = await dxlab("events", "cancel", "1", "--json")
+    assert code == 0
+    at = (T + dt.timedelta(minutes=1)).isoformat()
+    await dxlab("jobs", "run-due", "--now", at)
+    cancelled = {u["ts"]: u for u in updates(fake_slack)}
+    assert set(cancelled) == {copies[c]["ts"] for c in copies} | set(resent.values())
+    for u in cancelled.values():
+        assert "【中止】" in u["text"] and not any(b["type"] == "actions" for b in u["blocks"])
+    assert all("【再送】" in cancelled[ts]["text"] for ts in resent.values())
+    await dxlab("jobs", "run-due", "--now", at)  # the same instant again: nothing edited twice
+    assert len(updates(fake_slack)) == len(cancelled)

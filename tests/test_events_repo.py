@@ -1,5 +1,6 @@
 """The events repository on SQLite and PostgreSQL: delivery joined with the outbox by key, requeueing a
-given-up copy, acknowledgement recorded once, RSVPs in answer order, a survey answer replaced."""
+given-up copy, the re-sent copies listed, acknowledgement recorded once, RSVPs in answer order, a survey
+answer replaced."""
 
 from __future__ import annotations
 
@@ -62,6 +63,14 @@ def test_deliveries_requeue_and_acknowledgement(db: Database) -> None:
         assert uow.events.requeue_failed([f"announce:{a}:b", f"announce:{a}:c"], T) == 1
         assert {d.target: d.state for d in uow.events.deliveries(a)}["b"] == "pending"
         assert (uow.events.next_resend_round(a), uow.events.next_resend_round(a)) == (1, 2)
+        dm = Address("slack", None, "U1")
+        for key, edits in ((f"announce:{a}:dm:p:again2", None), (f"announce:{a}:b:again2", None),
+                           (f"announce:{a}:a:again1:live:1", f"announce:{a}:a:again1"),  # an edit, not a copy
+                           (f"announce:{a}9:a:again1", None)):  # another announcement's
+            uow.outbox.enqueue(Send(dm, Reply("x"), key, edits=edits), T)
+        session.execute(update(OutboxMessage).where(OutboxMessage.key == f"announce:{a}:b:again2")
+                        .values(state="failed"))  # given up: nothing to edit
+        assert uow.events.resent_copies(a) == [("a", f"announce:{a}:a:again1"), ("dm:p", f"announce:{a}:dm:p:again2")]
         assert uow.events.mark_summarised(a, T) and not uow.events.mark_summarised(a, T)
         session.commit()
 

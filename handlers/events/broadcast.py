@@ -55,6 +55,11 @@ def announce_key(announcement_id: int, target: str) -> str:
     return f"announce:{announcement_id}:{target}"
 
 
+def resend_key(announcement_id: int, target: str, round_: int) -> str:
+    """A 【再送】 copy: a message of its own beside the first (EventsRepo.resent_copies lists them)."""
+    return f"{announce_key(announcement_id, target)}:again{round_}"
+
+
 def send_key(announcement_id: int) -> str:
     return f"announce:{announcement_id}:send"
 
@@ -172,7 +177,7 @@ def resend_unacknowledged(desk: Desk, announcement_id: int) -> list[Send]:
         return []
     round_ = desk.uow.events.next_resend_round(a.id)
     reply = reply_for(desk, a, again=True)
-    return [_send(desk, r, reply, f"{announce_key(a.id, r.target)}:again{round_}")
+    return [_send(desk, r, reply, resend_key(a.id, r.target, round_))
             for r in desk.uow.events.recipients(a.id) if r.target in unread]
 
 

@@ -8,13 +8,18 @@
 - an edit or a cancellation of the event refreshes every copy at the next tick (rsvp.refresh_now); a
   cancelled event's copies say so and lose their buttons.
 
-Each is an outbox Send that names the copy it replaces (`edits` = the copy's key `announce:<id>:<target>`);
-the outbox delivers it once the copy is out, and of several pending edits of one copy only the newest.
+A recipient's copies are its first (`announce:<id>:<target>`) and each 【再送】 one the secretariat sent it
+since (`…:again<round>`, broadcast.resend_unacknowledged; a re-sent failed copy keeps its first key): all
+carry the buttons, so all are edited, a re-sent one keeping its 【再送】 title. Each edit is an outbox Send
+that names the copy it replaces (`edits` = the copy's key) and is keyed by that copy and by the press or
+the step; the outbox delivers it once the copy is out, and of several pending edits of one copy only the
+newest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from handlers.address import Address
 from handlers.events.broadcast import Desk, announce_key, copy_in
@@ -25,8 +30,18 @@ from handlers.messages import Reply
 from handlers.outcome import Lane, Send
 
 
+@dataclass(frozen=True)
+class Copy:
+    """One message of the invitation in a recipient's conversation: its first, or a 【再送】 one."""
+
+    recipient: Recipient
+    key: str  # its outbox key, which an edit of it names
+    again: bool = False
+
+
 def answered(desk: Desk, event: EventInfo, a: AnnouncementInfo, address: Address) -> list[Send]:
-    """After an answer at `address`: the copy there edited now, the others at the end of this window."""
+    """After an answer at `address`: the copies there (the first and any re-sent one) edited now, the others
+    at the end of this window."""
     if a.state != State.SENT:
         return []
     window = desk.settings.refresh_every.total_seconds()
@@ -37,7 +52,8 @@ def answered(desk: Desk, event: EventInfo, a: AnnouncementInfo, address: Address
     if here is None:
         return []
     tail = f"live:{desk.now.timestamp():.6f}:{address.user or '-'}"
-    return [_edit(a, here, _now_showing(desk, a, event), tail, Lane.REPLY)]
+    showing = _now_showing(desk, a, event)
+    return [_edit(c, showing[c.again], tail, Lane.REPLY) for c in copies(desk, a, [here])]
 
 
 def refresh(desk: Desk, event_id: int, step_key: str) -> list[Send]:
@@ -48,17 +64,28 @@ def refresh(desk: Desk, event_id: int, step_key: str) -> list[Send]:
     if event is None or a is None or a.state != State.SENT:
         return []
     desk.uow.events.lock_event(event_id)  # counted after any answer being written now, so the newest edit is right
-    reply = _now_showing(desk, a, event)
+    showing = _now_showing(desk, a, event)
     tail = step_key.removeprefix(refresh_key(event_id))
-    return [_edit(a, r, reply, f"refresh:{tail}", Lane.BULK) for r in desk.uow.events.recipients(a.id)
-            if r.address_json]
+    return [_edit(c, showing[c.again], f"refresh:{tail}", Lane.BULK)
+            for c in copies(desk, a, desk.uow.events.recipients(a.id))]
 
 
-def _now_showing(desk: Desk, a: AnnouncementInfo, event: EventInfo) -> Reply:
+def copies(desk: Desk, a: AnnouncementInfo, mine: list[Recipient]) -> list[Copy]:
+    """The copies of `mine` (recipients of `a`) that were sent somewhere: each one's first, then its re-sent ones."""
+    resent = desk.uow.events.resent_copies(a.id)
+    out = []
+    for r in (r for r in mine if r.address_json):
+        out.append(Copy(r, announce_key(a.id, r.target)))
+        out += [Copy(r, key, again=True) for target, key in resent if target == r.target]
+    return out
+
+
+def _now_showing(desk: Desk, a: AnnouncementInfo, event: EventInfo) -> dict[bool, Reply]:
+    """The invitation as it stands, for a first copy (False) and for a re-sent one (True)."""
     going, waiting = counts(desk, event.id)
-    return live_invitation(a, event, desk.settings, going, waiting)
+    return {again: live_invitation(a, event, desk.settings, going, waiting, again) for again in (False, True)}
 
 
-def _edit(a: AnnouncementInfo, copy: Recipient, reply: Reply, tail: str, lane: Lane) -> Send:
-    original = announce_key(a.id, copy.target)
-    return Send(Address.from_json(copy.address_json), reply, f"{original}:{tail}", lane=lane, edits=original)
+def _edit(copy: Copy, reply: Reply, tail: str, lane: Lane) -> Send:
+    return Send(Address.from_json(copy.recipient.address_json), reply, f"{copy.key}:{tail}", lane=lane,
+                edits=copy.key)

@@ -72,12 +72,13 @@ def count_line(event: EventInfo, going: int, waiting: int) -> str:
     return t("event.rsvp.count", going=going, capacity=capacity, waiting=waiting)
 
 
-def live_invitation(a: AnnouncementInfo, event: EventInfo, settings: EventSettings, going: int, waiting: int
-                    ) -> Reply:
-    """The invitation as it stands: with the count of those coming; once cancelled, marked so, without buttons."""
-    reply = invitation_reply(a, event, settings)
+def live_invitation(a: AnnouncementInfo, event: EventInfo, settings: EventSettings, going: int, waiting: int,
+                    again: bool = False) -> Reply:
+    """The invitation as it stands: with the count of those coming; once cancelled, marked so, without buttons.
+    A re-sent copy (`again`) keeps its 【再送】 title."""
+    reply = invitation_reply(a, event, settings, again)
     if event.state == "cancelled":
-        return replace(reply, title=t("event.live.cancelled_title", title=a.title), buttons=(),
+        return replace(reply, title=t("event.live.cancelled_title", title=reply.title), buttons=(),
                        text=t("event.live.cancelled") + "\n\n" + reply.text)
     return replace(reply, text=reply.text + "\n\n" + count_line(event, going, waiting))
 

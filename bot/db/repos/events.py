@@ -11,7 +11,7 @@ from sqlalchemy import String, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import models as m
-from bot.db.models.work import CANCELLED, FAILED, PENDING, SENT
+from bot.db.models.work import CANCELLED, FAILED, PENDING, SENT, SUPERSEDED
 from handlers.events.model import (
     AnnouncementInfo,
     Delivery,
@@ -132,6 +132,19 @@ class SqlEvents:
         return self.session.execute(update(m.OutboxMessage).where(
             m.OutboxMessage.key.in_(list(keys)), m.OutboxMessage.state == FAILED).values(
             state=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claimed_until=None)).rowcount
+
+    def resent_copies(self, announcement_id: int) -> list[tuple[str, str]]:
+        prefix = announce_key(announcement_id, "")
+        c = m.OutboxMessage
+        keys = self.session.scalars(select(c.key).where(  # the copies themselves: their edits name them instead
+            c.key.like(f"{prefix}%:again%"), c.edits.is_(None), c.state.not_in((FAILED, CANCELLED, SUPERSEDED)))
+            .order_by(c.id))
+        out = []
+        for key in keys:  # `announce:<id>:<target>:again<round>`; a target may hold a colon (dm:<person>)
+            target, marker, round_ = key.removeprefix(prefix).rpartition(":again")
+            if marker and round_.isdigit():
+                out.append((target, key))
+        return out
 
     def next_resend_round(self, announcement_id: int) -> int:
         self.session.execute(update(m.Announcement).where(m.Announcement.id == announcement_id)
