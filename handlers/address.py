@@ -42,6 +42,12 @@ class Address:
             return not self.conversation or self.conversation.startswith("D")
         return self.platform != Platform.TEAMS or not self.conversation.startswith("19:")
 
+    @property
+    def base_conversation(self) -> str:
+        """The conversation without a Teams thread's `;messageid=<root id>`: the channel a thread is in (a
+        Slack address keeps its thread apart already)."""
+        return self.conversation.partition(";messageid=")[0]
+
     def in_thread(self, thread: str | None) -> Address:
         return replace(self, thread=thread)
 

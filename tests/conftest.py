@@ -122,20 +122,23 @@ def slack_settings(make_settings: SettingsFactory, fake_slack: FakeSlack) -> Set
                          SLACK_API_URL=fake_slack.api_url)
 
 
-async def settled(core: Core, timeout: float = 15.0) -> None:
-    """Wait until nothing is left in the inbox or the outbox (answered, sent, or given up)."""
+async def settled(core: Core, timeout: float = 15.0, *, outbox: bool = True) -> None:
+    """Wait until nothing is left in the inbox or the outbox (answered, sent, or given up); with
+    `outbox=False` the inbox only (a test that sends the outbox itself, at a fixed instant)."""
     from sqlalchemy import text
 
+    tables = ("inbox", "outbox") if outbox else ("inbox",)
+    query = text("SELECT " + " + ".join(f"(SELECT count(*) FROM {table} WHERE state IN ('pending', 'claimed'))"
+                                        for table in tables))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         with core.db.engine.connect() as conn:
-            busy = conn.execute(text("SELECT (SELECT count(*) FROM inbox WHERE state IN ('pending', 'claimed'))"
-                                     " + (SELECT count(*) FROM outbox WHERE state IN ('pending', 'claimed'))")).scalar()
+            busy = conn.execute(query).scalar()
         if not busy:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"inbox/outbox still busy after {timeout} s")
+    raise AssertionError(f"{'/'.join(tables)} still busy after {timeout} s")
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """The live count on an invitation, end to end: a 参加 press through the real bolt app edits that channel's
-invitation at once (chat.update on the fake Slack Web API); the other channels' copies are refreshed once
-per window by `dxlab jobs run-due --now`, whatever the burst; a cancelled event's copies lose their buttons."""
+invitation at once (chat.update on the fake Slack Web API), and a press on the Adaptive Card in a Teams
+channel, posted to the real /api/messages, replaces that channel's invitation (a PUT of its activity id on
+the fake Bot Framework connector); the other channels' copies are refreshed once per window by
+`dxlab jobs run-due --now`, whatever the burst; a cancelled event's copies lose their buttons."""
 
 from __future__ import annotations
 
@@ -10,15 +12,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from sqlalchemy import select
 
 from bot.app import Core
 from bot.config import Settings
+from bot.db.models import OutboxMessage
+from bot.directory.service import import_files
 from handlers.address import Address
 from handlers.messages import Action
-from tests.conftest import ServerFactory
+from tests.conftest import Running, ServerFactory, settled
 from tests.events_helpers import dxlab
 from tests.fake_slack import FakeSlack, block_action, form_request
+from tests.fake_teams import serving
 from tests.test_slack import button, post
+from tests.test_teams import AAD_ID, BOT_ID, BOT_NAME, activity, block_texts, card, submit_data
+from tests.test_teams_sender import Connector
 
 pytest_plugins = ["tests.events_fixtures"]
 
@@ -34,6 +42,14 @@ events:
     audience: region:中部
     capacity: 2
     dm: true
+"""
+
+TEAMS_CHANNEL = "19:lab-ueda@thread.tacv2"  # a lab that works in Teams: its announcement channel in its team
+TEAMS_LAB = f"""
+labs:
+  - {{id: ueda, name: 長野県上田市, prefecture: 長野県, round: 2, teams_conversation: "{TEAMS_CHANNEL}"}}
+people:
+  - {{id: ueda-lead, name: 上田 五郎, prefecture: 長野県, roles: [lead], labs: [ueda], teams_user: "{AAD_ID}"}}
 """
 
 
@@ -182,3 +198,55 @@ async def test_a_cancellation_takes_the_buttons_off_the_resent_copies_too(
     assert all("【再送】" in cancelled[ts]["text"] for ts in resent.values())
     await dxlab("jobs", "run-due", "--now", at)  # the same instant again: nothing edited twice
     assert len(updates(fake_slack)) == len(cancelled)
+
+
+async def post_activity(http: aiohttp.ClientSession, server: Running, body: dict[str, Any]) -> None:
+    """Post a Bot Framework activity to the server's /api/messages (emulator mode: no token on loopback)."""
+    async with http.post(f"{server.url}/api/messages", json=body) as response:
+        assert response.status == 201, await response.text()
+
+
+def platform_id(core: Core, key: str) -> str | None:
+    with core.db.session() as s:
+        return s.scalar(select(OutboxMessage.platform_id).where(OutboxMessage.key == key))
+
+
+async def test_a_press_in_teams_edits_that_conversations_invitation_at_once(
+        core: Core, settings: Settings, start_server: ServerFactory, http: aiohttp.ClientSession,
+        fake_slack: FakeSlack, tmp_path: Path) -> None:
+    plan = import_files(core.units, [("teams.yaml", TEAMS_LAB)], "test")  # beside the Slack labs, also in 中部
+    assert not plan.errors, plan.errors
+    async with serving(Connector()) as connector:
+        server = await start_server(settings)
+        # The bot added to the lab's team: the channel's conversation reference is stored (and welcomed).
+        await post_activity(http, server, activity(connector.url, kind="conversationUpdate", activity_id="add-1",
+                                                   conversation=TEAMS_CHANNEL, conversation_type="channel",
+                                                   membersAdded=[{"id": BOT_ID, "name": BOT_NAME}]))
+        await invite(core, tmp_path, fake_slack)
+        sent = platform_id(core, "announce:1:ueda")
+        (invitation,) = [a for c, a in connector.posted if c == TEAMS_CHANNEL and a.get("attachments")]
+        yes = {"action": "event.rsvp", "value": "1:yes"}  # the 参加 button's Action.Submit data
+        assert sent and yes in submit_data(card(invitation))
+
+        # 参加 pressed on the card: Teams posts the Action.Submit's data as the activity's value, from the
+        # thread the card opened in the channel (…;messageid=<the card's activity id>).
+        thread = f"{TEAMS_CHANNEL};messageid={sent}"
+        server.core.dispatcher.clock = lambda: T  # answered at T; the outbox is sent below, at T as well
+        await post_activity(http, server, activity(connector.url, kind="message", activity_id="press-1",
+                                                   conversation=thread, conversation_type="channel",
+                                                   value=yes, replyToId=sent))
+        await settled(server.core, outbox=False)
+        await dxlab("jobs", "run-due", "--now", T.isoformat())
+
+        ((where, activity_id, edited),) = connector.updated  # the invitation itself replaced, nothing else
+        assert (where, activity_id, edited["id"]) == (TEAMS_CHANNEL, sent, sent)
+        assert "現在の参加予定: 1名/2(キャンセル待ち 0名)" in block_texts(card(edited))
+        assert submit_data(card(edited)) == submit_data(card(invitation))  # the same buttons
+        # The presser hears back where they pressed (Teams has no ephemeral messages: under the card).
+        (confirmation,) = [a for c, a in connector.posted if c == thread and a["type"] == "message"]
+        assert "参加で受け付けました" in confirmation["text"]
+        assert updates(fake_slack) == []  # the Slack channels' copies wait for the window's refresh
+
+        seen = (len(connector.posted), len(connector.updated))
+        await dxlab("jobs", "run-due", "--now", T.isoformat())  # the same instant again: nothing more
+        assert (len(connector.posted), len(connector.updated)) == seen and updates(fake_slack) == []

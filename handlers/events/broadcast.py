@@ -183,12 +183,13 @@ def resend_unacknowledged(desk: Desk, announcement_id: int) -> list[Send]:
 
 def copy_in(mine: list[Recipient], address: Address) -> Recipient | None:
     """The copy in the conversation of `address` (a button pressed on it): a channel's, or the presser's own
-    DM copy (addressed to the user, pressed in their DM); None when it was pressed elsewhere."""
+    DM copy (addressed to the user, pressed in their DM); None when it was pressed elsewhere. A card posted
+    in a Teams channel opens a thread there, and its buttons are pressed from that thread (`…;messageid=`)."""
     for r in (r for r in mine if r.address_json):
         copy = Address.from_json(r.address_json)
         if copy.platform != address.platform:
             continue
-        if copy.conversation and copy.conversation == address.conversation:
+        if copy.conversation and copy.base_conversation == address.base_conversation:
             return r
         if not copy.conversation and address.is_direct and copy.user == address.user:
             return r
