@@ -209,6 +209,14 @@ def test_conversation_reference_is_saved_and_updated(units: UnitsOfWork) -> None
         assert uow.conversations.reference(teams) == '{"a": 2}'
         assert uow.conversations.reference(Address("teams", "missing")) is None
         assert uow.conversations.reference(Address("slack", "conv-1")) is None  # the platform is part of the key
+        # A one-to-one chat (not a 19: channel or group) is found by its user too; a channel is not.
+        assert uow.conversations.reference(Address("teams", user="u1")) == '{"a": 2}'
+
+
+def test_a_channel_is_not_anyones_personal_chat(units: UnitsOfWork) -> None:
+    _commit(units, lambda uow: uow.conversations.save(Address("teams", "19:lab@thread.tacv2", "u2"), "{}"))
+    with units() as uow:
+        assert uow.conversations.reference(Address("teams", user="u2")) is None
 
 
 def test_bot_threads_are_marked_once(units: UnitsOfWork, db: Database) -> None:

@@ -137,6 +137,21 @@ async def test_429_and_5xx_are_retried_and_403_gives_up(db: Database, teams: Tea
     assert [f["key"] for f in report.failed] == ["k-refused"] and "403" in str(report.failed[0]["error"])
 
 
+async def test_a_message_to_a_person_goes_to_their_personal_chat(db: Database, teams: TeamsSender,
+                                                                 connector: Connector) -> None:
+    reference = {"user": {"id": "29:user-1", "aadObjectId": "aad-1"}, "bot": {"id": "28:dxlab-bot"},
+                 "conversation": {"id": PERSONAL, "conversationType": "personal", "tenantId": TENANT},
+                 "channelId": "msteams", "serviceUrl": connector.url}
+    with db.session() as session:  # as the Teams channel saves it when the person writes to the bot
+        SqlConversations(session).save(Address("teams", PERSONAL, "aad-1", workspace=TENANT), json.dumps(reference))
+        session.commit()
+    # A reminder addressed to the person (the directory knows their Azure AD object id), not to a chat.
+    enqueue(db, Send(Address("teams", user="aad-1"), Reply(text="交流会は明日です。"), "k-remind"))
+    assert (await worker(db, teams).drain()).sent == 1
+    ((conversation, activity),) = connector.posted
+    assert conversation == PERSONAL and activity["text"] == "交流会は明日です。"
+
+
 async def test_an_address_with_nothing_to_rebuild_from_fails_at_once(db: Database, teams: TeamsSender) -> None:
     enqueue(db, Send(Address("teams", user="29:someone", workspace=TENANT), Reply(text="x"), "k-nowhere"))
     report = await worker(db, teams).drain()

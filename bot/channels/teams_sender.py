@@ -3,7 +3,9 @@
 The ConversationReference comes from the stored reference of the conversation (table
 `conversation_reference`, channel "teams", saved when the bot last heard from it) or, failing that, is
 rebuilt from the Address (service_url, conversation id, tenant, channel "msteams"). A thread of a
-channel is the conversation id `…;messageid=<root id>`.
+channel is the conversation id `…;messageid=<root id>`. A message to a person (an Address with a user
+and no conversation: a reminder, a nudge) goes to their one-to-one chat with the bot, remembered by user
+when they last wrote in it.
 
 The Bot Framework connector has no idempotency key and no way to list what the bot sent, so
 `find_delivered` cannot answer (None). One duplicate therefore remains possible, and only in one
@@ -123,7 +125,7 @@ class TeamsSender:
         if stored:
             reference = ConversationReference().deserialize(json.loads(stored))
             reference.activity_id = None  # a new message, not a reply to the last one the bot heard
-            if conversation != reference.conversation.id:  # a thread of a stored channel
+            if conversation and conversation != reference.conversation.id:  # a thread of a stored channel
                 reference.conversation.id = conversation
             return reference
         if not (conversation and address.service_url):

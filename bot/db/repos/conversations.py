@@ -10,6 +10,7 @@ from bot.db.repos.upsert import insert_new
 from handlers.address import Address
 
 BOT_THREAD = "bot-thread"  # conversation_reference.channel for a thread the bot has answered in
+PERSONAL = "{}-personal"  # .channel for a user's one-to-one chat with the bot, keyed by the user's id
 
 
 class SqlConversations:
@@ -21,15 +22,26 @@ class SqlConversations:
             ConversationReference.channel == channel, ConversationReference.conversation_id == conversation_id))
 
     def save(self, address: Address, reference_json: str) -> None:
-        row = self._row(address.platform, address.conversation)
+        """Remember the conversation; a one-to-one chat is also remembered by its user, so that a message
+        addressed to a person (a reminder, a nudge) finds the chat to go to."""
+        self._put(address.platform, address.conversation, reference_json)
+        if address.is_direct and address.user and address.conversation:
+            self._put(PERSONAL.format(address.platform), address.user, reference_json)
+
+    def _put(self, channel: str, key: str, reference_json: str) -> None:
+        row = self._row(channel, key)
         if row is None:
-            self.session.add(ConversationReference(channel=address.platform, conversation_id=address.conversation,
-                                                   reference=reference_json))
+            self.session.add(ConversationReference(channel=channel, conversation_id=key, reference=reference_json))
         elif row.reference != reference_json:
             row.reference, row.updated_at = reference_json, utcnow()
 
     def reference(self, address: Address) -> str | None:
-        row = self._row(address.platform, address.conversation)
+        """The stored reference of the address's conversation, or for a person (no conversation), of their
+        one-to-one chat with the bot."""
+        if address.conversation:
+            row = self._row(address.platform, address.conversation)
+        else:
+            row = self._row(PERSONAL.format(address.platform), address.user) if address.user else None
         return row.reference if row else None
 
     def mark_bot_thread(self, address: Address) -> None:
