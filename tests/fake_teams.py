@@ -24,9 +24,10 @@ R = TypeVar("R", bound=Receiver)
 
 @asynccontextmanager
 async def serving(fake: R) -> AsyncIterator[R]:
-    """`fake.receive` answers the connector's paths on 127.0.0.1 (posts, replies to an activity, and
-    updates of one); `fake.url` is set to the server's address while it runs."""
+    """`fake.receive` answers the connector's paths on 127.0.0.1 (a new conversation, posts, replies to an
+    activity, and updates of one); `fake.url` is set to the server's address while it runs."""
     app = web.Application()
+    app.router.add_post("/v3/conversations", fake.receive)  # a new conversation (a personal chat opened)
     app.router.add_post("/v3/conversations/{conversation}/activities", fake.receive)
     app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", fake.receive)
     app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", fake.receive)

@@ -38,8 +38,12 @@ class Connector:
     updated: list[tuple[str, str, dict]] = field(default_factory=list)  # conversation, activity id, activity
     replied_to: list[str | None] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    opened: list[dict] = field(default_factory=list)  # the parameters of each conversation created
 
     async def receive(self, request: web.Request) -> web.Response:
+        if request.path == "/v3/conversations":
+            self.opened.append(await request.json())
+            return web.json_response({"id": f"a:opened-{len(self.opened)}"})
         if self.faults:
             status = int(self.faults.pop(0))
             return web.json_response({"error": {"code": "x", "message": "scripted"}}, status=status,
@@ -150,6 +154,24 @@ async def test_a_message_to_a_person_goes_to_their_personal_chat(db: Database, t
     assert (await worker(db, teams).drain()).sent == 1
     ((conversation, activity),) = connector.posted
     assert conversation == PERSONAL and activity["text"] == "交流会は明日です。"
+
+
+async def test_a_person_with_no_chat_yet_gets_one_opened_once(db: Database, teams: TeamsSender,
+                                                              connector: Connector) -> None:
+    channel = {"user": {"id": "29:someone-else"}, "bot": {"id": "28:dxlab-bot"},
+               "conversation": {"id": CHANNEL, "conversationType": "channel", "tenantID": TENANT},  # as serialized
+               "channelId": "msteams", "serviceUrl": connector.url}
+    with db.session() as session:  # the bot has only been heard in a lab's channel of the tenant
+        SqlConversations(session).save(Address("teams", CHANNEL, "29:someone-else"), json.dumps(channel))
+        session.commit()
+    enqueue(db, Send(Address("teams", user="aad-2"), Reply(text="KPIのご報告をお願いします。"), "k-nudge-1"))
+    enqueue(db, Send(Address("teams", user="aad-2"), Reply(text="締切は明日です。"), "k-nudge-2"))
+    assert (await worker(db, teams, in_flight=1).drain()).sent == 2
+    ((opened),) = connector.opened  # opened once: the second message found the chat the first one opened
+    assert opened["members"] == [{"id": "aad-2"}] and opened["isGroup"] is False
+    assert opened["channelData"] == {"tenant": {"id": TENANT}} and opened["tenantID"] == TENANT  # (sic)
+    assert [(c, a["text"]) for c, a in connector.posted] == [("a:opened-1", "KPIのご報告をお願いします。"),
+                                                             ("a:opened-1", "締切は明日です。")]
 
 
 async def test_an_address_with_nothing_to_rebuild_from_fails_at_once(db: Database, teams: TeamsSender) -> None:

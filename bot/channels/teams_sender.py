@@ -25,6 +25,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
@@ -32,20 +33,43 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
 )
-from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationParameters, ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.channels.teams import _ReusedCredentials, adapter_config, render
 from bot.config import Settings, SettingsError
 from bot.db.repos.conversations import SqlConversations
 from bot.db.session import Database
-from handlers.address import Address
+from handlers.address import Address, Platform
 from scheduler.outbox import Delivered, OutboxRow, Permanent, RateLimited, Transient
 
 TIMEOUT_S = 15.0
 BLOCKING_WORKERS = 2
 
-References = Callable[[Address], str | None]  # the stored ConversationReference JSON of an address
+class References(Protocol):
+    """Stored ConversationReference JSON (table conversation_reference)."""
+
+    def reference(self, address: Address) -> str | None: ...  # of an address's conversation, or a person's chat
+    def latest(self) -> str | None: ...  # the one heard most recently: its service URL and tenant
+    def save(self, address: Address, reference_json: str) -> None: ...
+
+
+class _StoredReferences:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def reference(self, address: Address) -> str | None:
+        with self.db.session() as session:
+            return SqlConversations(session).reference(address)
+
+    def latest(self) -> str | None:
+        with self.db.session() as session:
+            return SqlConversations(session).latest(Platform.TEAMS)
+
+    def save(self, address: Address, reference_json: str) -> None:
+        with self.db.session() as session:
+            SqlConversations(session).save(address, reference_json)
+            session.commit()
 
 
 def build_teams_sender(settings: Settings, db: Database,
@@ -59,11 +83,7 @@ def build_teams_sender(settings: Settings, db: Database,
     except Exception as exc:  # the SDK raises a bare Exception naming its own config keys
         raise SettingsError(f"MICROSOFT_APP_TYPE={settings.microsoft_app_type} needs more settings: {exc}") from exc
 
-    def references(address: Address) -> str | None:
-        with db.session() as session:
-            return SqlConversations(session).reference(address)
-
-    return TeamsSender(CloudAdapter(auth), settings.microsoft_app_id, references, pool)
+    return TeamsSender(CloudAdapter(auth), settings.microsoft_app_id, _StoredReferences(db), pool)
 
 
 class TeamsSender:
@@ -106,13 +126,8 @@ class TeamsSender:
 
     async def _continue(self, reference: ConversationReference,
                         turn: Callable[[TurnContext], Awaitable[None]]) -> None:
-        """Run `turn` in the conversation, the connector's errors translated into the outbox's."""
-        try:
-            await asyncio.wait_for(self.adapter.continue_conversation(reference, turn, self.app_id), TIMEOUT_S)
-        except HttpOperationError as exc:
-            raise _translate(exc) from exc
-        except (TimeoutError, ClientRequestError, OSError) as exc:
-            raise Transient(f"teams: {type(exc).__name__}: {exc}") from exc
+        """Run `turn` in the conversation."""
+        await _connector_call(self.adapter.continue_conversation(reference, turn, self.app_id))
 
     async def find_delivered(self, row: OutboxRow) -> str | None:
         return None  # the connector cannot list what the bot sent (see the module doc)
@@ -121,13 +136,15 @@ class TeamsSender:
         conversation = address.conversation
         if address.thread and ";messageid=" not in conversation:
             conversation = f"{conversation};messageid={address.thread}"
-        stored = await asyncio.to_thread(self.references, address)
+        stored = await asyncio.to_thread(self.references.reference, address)
         if stored:
             reference = ConversationReference().deserialize(json.loads(stored))
             reference.activity_id = None  # a new message, not a reply to the last one the bot heard
             if conversation and conversation != reference.conversation.id:  # a thread of a stored channel
                 reference.conversation.id = conversation
             return reference
+        if not conversation and address.user:
+            return await self._open_personal_chat(address)
         if not (conversation and address.service_url):
             raise Permanent("teams: no stored conversation and no service_url/conversation to rebuild one")
         return ConversationReference(
@@ -136,6 +153,44 @@ class TeamsSender:
                                              is_group=not address.is_direct),
             bot=ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "bot"),
             user=ChannelAccount(id=address.user) if address.user else None)
+
+
+    async def _open_personal_chat(self, address: Address) -> ConversationReference:
+        """A one-to-one chat with a person the bot has not talked to alone yet, opened through the connector
+        (Teams accepts the Azure AD object id as the member; the app must be installed for the person, as
+        it is for the members of a team it was added to). Its reference is kept for the next message."""
+        known = await asyncio.to_thread(self.references.latest)
+        heard = ConversationReference().deserialize(json.loads(known)) if known else None
+        service_url = address.service_url or (heard.service_url if heard else "")
+        tenant = address.workspace or (heard.conversation.tenant_id if heard and heard.conversation else "")
+        if not service_url:
+            raise Permanent("teams: no chat with this person yet, and no Teams conversation known to open one from")
+        parameters = ConversationParameters(
+            is_group=False, bot=ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "bot"),
+            members=[ChannelAccount(id=address.user)], tenant_id=tenant or None,
+            channel_data={"tenant": {"id": tenant}} if tenant else None)
+        opened: list[ConversationReference] = []
+
+        async def keep(context: TurnContext) -> None:
+            opened.append(TurnContext.get_conversation_reference(context.activity))
+
+        await _connector_call(self.adapter.create_conversation(self.app_id, keep, parameters, "msteams", service_url))
+        reference = opened[0]
+        reference.user = ChannelAccount(id=address.user)
+        chat = Address(Platform.TEAMS, reference.conversation.id, address.user, workspace=tenant)
+        await asyncio.to_thread(self.references.save, chat, json.dumps(reference.serialize(), ensure_ascii=False))
+        reference.activity_id = None
+        return reference
+
+
+async def _connector_call(call: Awaitable[object]) -> None:
+    """Await a call to the connector, its errors translated into the outbox's."""
+    try:
+        await asyncio.wait_for(call, TIMEOUT_S)
+    except HttpOperationError as exc:
+        raise _translate(exc) from exc
+    except (TimeoutError, ClientRequestError, OSError) as exc:
+        raise Transient(f"teams: {type(exc).__name__}: {exc}") from exc
 
 
 def _translate(exc: HttpOperationError) -> Exception:

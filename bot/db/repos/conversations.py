@@ -44,6 +44,13 @@ class SqlConversations:
             row = self._row(PERSONAL.format(address.platform), address.user) if address.user else None
         return row.reference if row else None
 
+    def latest(self, platform: str) -> str | None:
+        """The reference the bot heard most recently on a platform (its service URL and tenant serve to
+        open a chat with someone it has not talked to yet)."""
+        row = self.session.scalar(select(ConversationReference).where(ConversationReference.channel == platform)
+                                  .order_by(ConversationReference.updated_at.desc()).limit(1))
+        return row.reference if row else None
+
     def mark_bot_thread(self, address: Address) -> None:
         if address.thread:
             insert_new(self.session, ConversationReference,
