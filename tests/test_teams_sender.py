@@ -174,6 +174,21 @@ async def test_a_person_with_no_chat_yet_gets_one_opened_once(db: Database, team
                                                              ("a:opened-1", "締切は明日です。")]
 
 
+async def test_a_channel_never_heard_from_is_reached_through_the_connector_heard_last(
+        db: Database, teams: TeamsSender, connector: Connector) -> None:
+    heard = {"user": {"id": "29:u"}, "bot": {"id": "28:dxlab-bot"}, "channelId": "msteams",
+             "conversation": {"id": CHANNEL, "conversationType": "channel", "tenantID": TENANT},
+             "serviceUrl": connector.url}
+    with db.session() as session:
+        SqlConversations(session).save(Address("teams", CHANNEL, "29:u"), json.dumps(heard))
+        session.commit()
+    other = "19:lab-nagano@thread.tacv2"  # a lab's channel from the directory; the bot never heard from it
+    enqueue(db, Send(Address("teams", other), Reply(text="交流会のご案内"), "k-other"))
+    assert (await worker(db, teams).drain()).sent == 1
+    ((conversation, activity),) = connector.posted
+    assert conversation == other and activity["conversation"]["tenantID"] == TENANT
+
+
 async def test_an_address_with_nothing_to_rebuild_from_fails_at_once(db: Database, teams: TeamsSender) -> None:
     enqueue(db, Send(Address("teams", user="29:someone", workspace=TENANT), Reply(text="x"), "k-nowhere"))
     report = await worker(db, teams).drain()

@@ -145,24 +145,33 @@ class TeamsSender:
             return reference
         if not conversation and address.user:
             return await self._open_personal_chat(address)
-        if not (conversation and address.service_url):
+        service_url, tenant = await self._where(address)
+        if not (conversation and service_url):
             raise Permanent("teams: no stored conversation and no service_url/conversation to rebuild one")
         return ConversationReference(
-            channel_id="msteams", service_url=address.service_url,
-            conversation=ConversationAccount(id=conversation, tenant_id=address.workspace or None,
+            channel_id="msteams", service_url=service_url,
+            conversation=ConversationAccount(id=conversation, tenant_id=tenant or None,
                                              is_group=not address.is_direct),
             bot=ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "bot"),
             user=ChannelAccount(id=address.user) if address.user else None)
 
 
+    async def _where(self, address: Address) -> tuple[str, str]:
+        """The connector's service URL and the tenant for an address: its own, else those of the conversation
+        heard last (a lab's channel the bot was never spoken to in, a person: same tenant, same connector)."""
+        if address.service_url and address.workspace:
+            return address.service_url, address.workspace
+        known = await asyncio.to_thread(self.references.latest)
+        heard = ConversationReference().deserialize(json.loads(known)) if known else None
+        service_url = address.service_url or (heard.service_url if heard else "") or ""
+        tenant = address.workspace or (heard.conversation.tenant_id if heard and heard.conversation else "") or ""
+        return service_url, tenant
+
     async def _open_personal_chat(self, address: Address) -> ConversationReference:
         """A one-to-one chat with a person the bot has not talked to alone yet, opened through the connector
         (Teams accepts the Azure AD object id as the member; the app must be installed for the person, as
         it is for the members of a team it was added to). Its reference is kept for the next message."""
-        known = await asyncio.to_thread(self.references.latest)
-        heard = ConversationReference().deserialize(json.loads(known)) if known else None
-        service_url = address.service_url or (heard.service_url if heard else "")
-        tenant = address.workspace or (heard.conversation.tenant_id if heard and heard.conversation else "")
+        service_url, tenant = await self._where(address)
         if not service_url:
             raise Permanent("teams: no chat with this person yet, and no Teams conversation known to open one from")
         parameters = ConversationParameters(
