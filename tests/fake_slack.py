@@ -43,6 +43,9 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     fail_methods: set[str] = field(default_factory=set)  # answer these with ok=false
     delays: dict[str, float] = field(default_factory=dict)  # seconds to wait before answering a method
+    # Hold every call of a method until this many have arrived (a barrier: two workers both in flight).
+    hold_until: dict[str, int] = field(default_factory=dict)
+    _arrived: dict[str, int] = field(default_factory=dict)
     rate_limited: set[str] = field(default_factory=set)  # answer the next call with 429 (once per method)
     # Scripted faults, taken one per call of a method: "429:<retry-after>", "500", "drop" (do the call,
     # then cut the connection before answering: the message is there but the caller never hears so), or
@@ -135,6 +138,11 @@ class FakeSlack:
         token = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         if request.headers.get("Authorization") != f"Bearer {token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method in self.hold_until:
+            self._arrived[method] = self._arrived.get(method, 0) + 1
+            async with asyncio.timeout(10):  # a bound against hanging, not a timing assertion
+                while self._arrived[method] < self.hold_until[method]:
+                    await asyncio.sleep(0.005)
         await asyncio.sleep(self.delays.get(method, 0))
         if method in self.rate_limited:
             self.rate_limited.discard(method)

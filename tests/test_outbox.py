@@ -186,11 +186,10 @@ async def test_two_workers_on_postgresql_never_send_one_row_twice(fake_slack: Fa
         first, second = Database(url), Database(url)
         try:
             enqueue(first, *(send(f"pg{i}", Address("slack", f"C{i:07d}", workspace="T1")) for i in range(300)))
-            # Each post takes a while, as on Slack: one worker cannot drain the lot before the other has
-            # claimed anything, however the two are scheduled on a loaded machine (0.02 s was seen to be
-            # too short once, with two test suites running beside it: 12 batches of 25 at 0.1 s each give
-            # the other worker over a second to start).
-            fake_slack.delays["chat.postMessage"] = 0.1
+            # No post is answered before 26 are in flight, more than one worker's batch of 25: so both
+            # workers have claimed rows, however the two are scheduled on a loaded machine (a delay per
+            # post, 0.02 s and then 0.1 s, still let one worker drain all 300 alone under load).
+            fake_slack.hold_until["chat.postMessage"] = 26
             a, b = worker(first, fake_slack, batch=25), worker(second, fake_slack, batch=25)
             ra, rb = await asyncio.gather(a.drain(), b.drain())
             assert ra.sent + rb.sent == 300 and ra.sent > 0 and rb.sent > 0
