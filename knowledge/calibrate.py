@@ -35,7 +35,7 @@ WRAPPERS = (
     "はじめまして。〇〇町で総務を担当している者です。{q}よろしくお願いいたします。",
     "庁内で来年度の事業を検討しているところです。{q}",
     "いつもお世話になっております。上司から確認するよう言われまして、{q}お忙しいところ恐れ入りますが、ご教示いただけますと幸いです。",
-    # A situation stays in the question (focus() keeps it): its words dilute the coverage of
+    # A situation stays in the question (split_focus() keeps it apart): its words dilute the coverage of
     # the right entry as much as that of a wrong one.
     "お世話になっております。○○町総務課で企画を担当しております。次の議会で説明する必要がありまして、{q}",
     "いつもお世話になっております。前任者から引き継いだばかりで事情がよく分かっておりません。{q}ご教示いただけますでしょうか。",
@@ -120,11 +120,9 @@ def dev_samples(engine: FaqEngine, cases: Sequence[Case]) -> list[Sample]:
     for case in cases:
         if case.category == HANDOFF:
             continue
-        candidates = engine.rank(case.question).candidates
-        top = candidates[0] if candidates else None
-        names = HYBRID_FEATURES if engine.semantic is not None else LEXICAL_FEATURES
-        features = top.features if top else {k: (1.0 if k == "unknown" else 0.0) for k in names}
-        right = top is not None and case.category == IN_SCOPE and _right(case, top.entry)
+        top, features = _top(engine, case.question)
+        entry = engine.entry(top) if top else None
+        right = entry is not None and case.category == IN_SCOPE and _right(case, entry)
         samples.append(Sample(features, right, case.category == IN_SCOPE, DEV_WEIGHT))
     return samples
 
@@ -132,7 +130,7 @@ def dev_samples(engine: FaqEngine, cases: Sequence[Case]) -> list[Sample]:
 def _right(case: Case, entry: Entry) -> bool:
     if case.expect is not None:
         return entry.id == case.expect
-    return bool({f for source in entry.sources for f in source.facts} & set(case.facts or ()))
+    return bool(entry.cited_facts & set(case.facts or ()))
 
 
 def fit(samples: list[Sample], names: Sequence[str], steps: int = 3000, rate: float = 0.5) -> Calibration:

@@ -152,9 +152,7 @@ class FaqIndex:
         # (a town, a department, 「町長に説明するため」) steer the ranking but need not be in the
         # answer, so a long question does not lose confidence for its length; and when the ask is
         # only 「要点を教えていただけますか」, the whole question carries the topic.
-        views = [{t: w * self.idf.get(t, self.unseen_idf) for t, w in query.items()}]
-        if situation:
-            views.append({t: views[0][t] / query[t] * w for t, w in asked.items() if t in views[0]})
+        views = [self._mass(query)] + ([self._mass(asked)] if situation else [])
         term_ids = self._postings.term_ids
         known = [t for t in query if t in term_ids]
         rows = [[query[t] for t in known]]
@@ -168,6 +166,10 @@ class FaqIndex:
         combined = PHRASE_SHARE * best + (1 - PHRASE_SHARE) * scores[:n]
         readings = [_Coverage(mass, found[2 * k], found[2 * k + 1], self.idf) for k, mass in enumerate(views)]
         return LexicalQuery(self, views[0], combined, scores[n:], readings)
+
+    def _mass(self, features: Counter[str]) -> dict[str, float]:
+        """Each term's idf mass: its weight times its idf (an unseen term's as the rarest known one)."""
+        return {t: w * self.idf.get(t, self.unseen_idf) for t, w in features.items()}
 
     def _soften_unknown_kana(self, features: Counter[str]) -> None:
         for term in [t for t in features if t not in self.idf and _KANA_WORD.match(t)]:

@@ -13,7 +13,7 @@ Each rule is a factor on an entry's ranking score (1.0: the rule has nothing to 
 
 Courtesy: municipal staff write 「お世話になっております。○○市企画課の田中です。…」 before the
 question. Sentences that are only greeting, self-introduction or thanks carry no topic, so
-`focus()` drops them before retrieval; a situation (「人口3万人の市です」) stays.
+`split_focus()` drops them before retrieval; a situation (「人口3万人の市です」) stays, read apart from the ask.
 """
 
 from __future__ import annotations
@@ -101,8 +101,6 @@ def split_focus(text: str) -> tuple[str, str]:
             background.append(sentence[: ends[-1]])
             asks[n] = sentence[ends[-1]:].strip()
     situation = [s for s in kept if s not in asking] + background
-    if not situation:
-        return " ".join(asks), ""
     return " ".join(asks), " ".join(situation)
 
 
@@ -170,12 +168,11 @@ class KindRules:
         tell a program written by sound)."""
         text = self._text(question)
         asked_rounds = frozenset(name for name in self._round_names if name in text)
-        names_round = bool(asked_rounds)
         by_sound = frozenset(i for i, readings in enumerate(self._readings)
                              if any(terms >= r for r in readings))
         return Traits(
             asks_meeting=bool(_ASKS_MEETING.search(text)),
-            asks_current_round=bool(_ASKS_CURRENT.search(text) and _ABOUT_ROUND.search(text)) and not names_round,
+            asks_current_round=bool(_ASKS_CURRENT.search(text) and _ABOUT_ROUND.search(text)) and not asked_rounds,
             programs=self._named(text) | by_sound,
             about_lab=bool(_ABOUT_LAB.search(text)),
             rounds=asked_rounds,

@@ -98,6 +98,11 @@ class Entry:
     related: tuple[str, ...] = ()
 
     @property
+    def cited_facts(self) -> frozenset[str]:
+        """The fact ids (shared/domain/facts.md) its sources say the answer states."""
+        return frozenset(f for c in self.sources for f in c.facts)
+
+    @property
     def effective_as_of(self) -> str:
         """The date to show with the answer: `as_of`, else the newest date among its sources."""
         if self.as_of:

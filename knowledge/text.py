@@ -79,7 +79,7 @@ _KATAKANA = re.compile(r"^[\u30a1-\u30fcー]+$")
 _FUND_NAME = re.compile(r"[0-9a-z\u30a1-\u30fc\u4e00-\u9fff・]{2,}(?:補助金|交付金|助成金|給付金)")
 _FUND_NAME_EN = re.compile(r"(?:[A-Z][\w-]*\s+){1,5}(?:[Ss]ubsid(?:y|ies)|[Gg]rants?)\b")
 # A sentence that states (「人口3万人の町です」「空き店舗が増えています」) rather than asks: the situation
-# around a question (rules.focus keeps it). Its compounds (産業振興課, 事業承継) describe the asker, not
+# around a question (rules.split_focus keeps it apart). Its compounds (産業振興課, 事業承継) describe the asker, not
 # what is asked about, so they do not make a question look out of scope.
 _SENTENCE = re.compile(r"[^。!?!?\n]+[。!?!?\n]*")
 _STATEMENT = re.compile(r"(?:です|ます|でした|ました|おります|います|いる|である)[。!!\n]*$")
@@ -367,7 +367,8 @@ def _word(morpheme) -> str:  # type: ignore[no-untyped-def]
     return _strip_long_vowels(word) if _KATAKANA.match(word) else word
 
 
-_KANA_RUN = re.compile(r"[\u3041-\u309f\u30a1-\u30fcー]{3,}")
+_KANA = "\u3041-\u309f\u30a1-\u30fcー"  # hiragana and katakana, the long vowel mark included
+_KANA_RUN = re.compile(f"[{_KANA}]{{3,}}")
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 MIN_READING = 4
 
@@ -433,7 +434,7 @@ class KanaSpellings:
         return token
 
 
-_KANA_ONLY = re.compile(r"^[ぁ-ゟァ-ーー]{2,}$")
+_KANA_ONLY = re.compile(f"^[{_KANA}]{{2,}}$")
 _PARTICLE = re.compile(r"(?:って|では|には|とは|から|まで|の|を|が|は|に|で|と|も|へ|や)$")
 # How letters are read out in katakana, so that でぃーえっくす finds DX and あいおーてぃー IoT.
 _LETTER_READINGS = dict(zip("abcdefghijklmnopqrstuvwxyz", [

@@ -22,7 +22,7 @@ def _report(faq: FaqService, name: str) -> EvalReport:
     def ask(question: str) -> Answer:
         result = faq.ask(question)
         entry = engine.entry(result.entry_id) if result.entry_id else None
-        facts = frozenset(f for c in entry.sources for f in c.facts) if entry else frozenset()
+        facts = entry.cited_facts if entry else frozenset()
         return Answer(result.entry_id, result.answered, result.escalate, result.confidence, facts,
                       bool(entry and entry.handoff))
 

@@ -152,9 +152,10 @@ class TeamsSender:
             channel_id="msteams", service_url=service_url,
             conversation=ConversationAccount(id=conversation, tenant_id=tenant or None,
                                              is_group=not address.is_direct),
-            bot=ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "bot"),
-            user=ChannelAccount(id=address.user) if address.user else None)
+            bot=self._bot(), user=ChannelAccount(id=address.user) if address.user else None)
 
+    def _bot(self) -> ChannelAccount:
+        return ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "bot")
 
     async def _where(self, address: Address) -> tuple[str, str]:
         """The connector's service URL and the tenant for an address: its own, else those of the conversation
@@ -163,9 +164,9 @@ class TeamsSender:
             return address.service_url, address.workspace
         known = await asyncio.to_thread(self.references.latest)
         heard = ConversationReference().deserialize(json.loads(known)) if known else None
-        service_url = address.service_url or (heard.service_url if heard else "") or ""
-        tenant = address.workspace or (heard.conversation.tenant_id if heard and heard.conversation else "") or ""
-        return service_url, tenant
+        service_url = address.service_url or (heard.service_url if heard else None)
+        tenant = address.workspace or (heard.conversation.tenant_id if heard and heard.conversation else None)
+        return service_url or "", tenant or ""
 
     async def _open_personal_chat(self, address: Address) -> ConversationReference:
         """A one-to-one chat with a person the bot has not talked to alone yet, opened through the connector
@@ -175,7 +176,7 @@ class TeamsSender:
         if not service_url:
             raise Permanent("teams: no chat with this person yet, and no Teams conversation known to open one from")
         parameters = ConversationParameters(
-            is_group=False, bot=ChannelAccount(id=f"28:{self.app_id}" if self.app_id else "bot"),
+            is_group=False, bot=self._bot(),
             members=[ChannelAccount(id=address.user)], tenant_id=tenant or None,
             channel_data={"tenant": {"id": tenant}} if tenant else None)
         opened: list[ConversationReference] = []

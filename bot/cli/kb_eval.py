@@ -55,7 +55,7 @@ def _service(embedder: Embedder | None):  # type: ignore[no-untyped-def]
     def ask(question: str) -> Answer:
         result = faq.ask(question)
         entry = live.engine.entry(result.entry_id) if result.entry_id else None
-        facts = frozenset(f for c in entry.sources for f in c.facts) if entry else frozenset()
+        facts = entry.cited_facts if entry else frozenset()
         return Answer(result.entry_id, result.answered, result.escalate, result.confidence, facts,
                       bool(entry and entry.handoff))
 

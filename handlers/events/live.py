@@ -19,6 +19,7 @@ newest.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 from handlers.address import Address
@@ -72,11 +73,13 @@ def refresh(desk: Desk, event_id: int, step_key: str) -> list[Send]:
 
 def copies(desk: Desk, a: AnnouncementInfo, mine: list[Recipient]) -> list[Copy]:
     """The copies of `mine` (recipients of `a`) that were sent somewhere: each one's first, then its re-sent ones."""
-    resent = desk.uow.events.resent_copies(a.id)
+    resent: dict[str, list[str]] = defaultdict(list)  # by target: one pass, however many recipients
+    for target, key in desk.uow.events.resent_copies(a.id):
+        resent[target].append(key)
     out = []
     for r in (r for r in mine if r.address_json):
         out.append(Copy(r, announce_key(a.id, r.target)))
-        out += [Copy(r, key, again=True) for target, key in resent if target == r.target]
+        out += [Copy(r, key, again=True) for key in resent.get(r.target, ())]
     return out
 
 
