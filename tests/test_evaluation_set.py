@@ -1,7 +1,8 @@
-"""The evaluation sets: `dev` (tuned on, asserted) and the sealed `test` (never tuned on, reported).
+"""The evaluation sets: `dev` (tuned on, asserted) and the sealed `test` and `test2` (never tuned on).
 
-The sealed set was written from facts.md alone by someone who never read the entries; its figure
-is asserted only loosely, so that a regression shows, but nothing is ever tuned to it."""
+The sealed sets were written from facts.md alone by someone who never read the entries; their
+figures are asserted only loosely, so that a regression shows, and not printed here: `dxlab kb eval`
+reports them, and a figure glanced at on every run is a figure tuned to."""
 
 from __future__ import annotations
 
@@ -46,19 +47,19 @@ def test_dev_set_meets_targets(faq: FaqService) -> None:
     assert declined / out_total >= 0.80, failures
 
 
-def test_sealed_test_set_is_reported(faq: FaqService, capsys: pytest.CaptureFixture[str]) -> None:
-    report = _report(faq, "test")
+@pytest.mark.parametrize("name", ["test", "test2"])
+def test_sealed_sets_hold_a_loose_guard(faq: FaqService, name: str) -> None:
+    report = _report(faq, name)
     (right, in_total), (declined, out_total) = report.in_scope, report.out_of_scope
     handed, handoff_total = report.rate(HANDOFF)
-    with capsys.disabled():
-        print(f"\n[{faq.knowledge.engine.mode}] sealed test: in scope {right}/{in_total}, "
-              f"declined {declined}/{out_total}, hand-off {handed}/{handoff_total}")
-    assert in_total >= 100 and out_total >= 30
-    assert right / in_total >= 0.5 and declined / out_total >= 0.5  # loose: a regression guard, not a target
+    assert in_total >= 100 and out_total >= 30 and handoff_total >= 10
+    # Loose: a regression guard, not a target (the message holds only counts, never a question).
+    assert right / in_total >= 0.5 and declined / out_total >= 0.5 and handed / handoff_total >= 0.5, \
+        f"{name}: a regression well below the reported figures"
 
 
 def test_every_expected_entry_and_fact_exists() -> None:
     kb = LiveKnowledge().engine.kb
     ids = kb.by_id()
-    for case in load_cases([EVAL / "dev", EVAL / "test"]):
+    for case in load_cases([p for p in sorted(EVAL.iterdir()) if p.is_dir()]):
         assert case.expect is None or case.expect in ids, case

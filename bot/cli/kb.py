@@ -135,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ev.add_argument("files", nargs="*", help="evaluation files or folders (default: eval/dev and eval/test)")
     ev.add_argument("--semantic", choices=["settings", "local", "openai", "off"], default="settings",
                     help="the hybrid column's embedder (default: DXLAB_SEMANTIC); off: lexical only")
-    ev.add_argument("--show-test-misses", action="store_true", help="also list the sealed test set's misses")
+    ev.add_argument("--show-test-misses", action="store_true", help="also list the sealed test sets' misses")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--min-in-scope", type=float, default=0.0, help="exit 1 below this top-1 accuracy")
     ev.add_argument("--min-declined", type=float, default=0.0, help="exit 1 below this decline rate")

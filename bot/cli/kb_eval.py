@@ -1,10 +1,12 @@
 """`dxlab kb eval`: the dev set (tuned on), the holdout (written like the test set, split off the
-later dev sets and only counted) and the sealed test set (never tuned on), side by side, lexical-only
-and hybrid, per question style; the dev misses (the test misses only when asked, the holdout's never)."""
+later dev sets and only counted) and the sealed test sets (`test`, and `test2` written later, never
+tuned on), side by side, lexical-only and hybrid, per question style; the dev misses (the sealed
+sets' misses only when asked, the holdout's never)."""
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from bot.cli.common import knowledge_root, print_json
@@ -13,9 +15,13 @@ from knowledge.evaluate import HANDOFF, IN_SCOPE, OUT_OF_SCOPE, Answer, Case, Ev
 from knowledge.schema import bundled_dir
 from knowledge.semantic import Embedder
 
-SEALED = "test"
+SEALED = "test"  # the first sealed set; every later `test*` folder (test2, …) is sealed as well
 HOLDOUT = "holdout"
-UNLISTED = (SEALED, HOLDOUT)  # sets whose misses are not printed: reading them would be tuning on them
+
+
+def _unlisted(name: str) -> bool:
+    """Whether a set's misses are kept from view: reading them would be tuning on them."""
+    return name == HOLDOUT or re.fullmatch(rf"{SEALED}\d*", name) is not None
 
 
 def dev_cases(root: Path) -> list[Case]:
@@ -40,7 +46,7 @@ def _default_sets(evals: Path) -> dict[str, list[Path]]:
     sets = {"dev": [p for p in (evals / "dev", *(f for d in later for f in sorted(d.glob("tune_*.yaml"))))
                     if p.exists()],
             HOLDOUT: [f for d in later for f in sorted(d.glob("holdout_*.yaml"))],
-            SEALED: [evals / SEALED] if (evals / SEALED).is_dir() else []}
+            **{d.name: [d] for d in sorted(evals.glob(f"{SEALED}*")) if d.is_dir() and _unlisted(d.name)}}
     return {name: paths for name, paths in sets.items() if paths}
 
 
@@ -90,19 +96,20 @@ def run_eval(args: argparse.Namespace, embedder: Embedder | None) -> int:
             reports[(name, mode)] = evaluate(cases, ask)
     primary = list(modes)[-1]
     if args.json:
-        listed = {name for name in sets if name not in UNLISTED} | ({SEALED} if args.show_test_misses else set())
+        listed = {name for name in sets if not _unlisted(name) or (name != HOLDOUT and args.show_test_misses)}
         print_json({f"{name}/{mode}": r.as_dict(with_failures=name in listed) for (name, mode), r in reports.items()})
     else:
         for (name, mode), report in reports.items():
-            if mode != primary or name == HOLDOUT or (name == SEALED and not args.show_test_misses):
+            if mode != primary or name == HOLDOUT or (_unlisted(name) and not args.show_test_misses):
                 continue
             for f in report.failures():
                 print(f"MISS [{name}/{f['category']}/{f['style']}] {f['question']}\n"
                       f"      expected {f['expected']}, got {f['got']} "
                       f"(answered={f['answered']}, confidence={f['confidence']})")
         print("\n".join(_table(reports)))
-        if SEALED in sets and not args.show_test_misses:
-            print(f"(the sealed `{SEALED}` set's misses are not listed: it is never used for tuning)")
+        sealed = [name for name in sets if name != HOLDOUT and _unlisted(name)]
+        if sealed and not args.show_test_misses:
+            print(f"(the sealed sets' misses ({', '.join(sealed)}) are not listed: they are never used for tuning)")
         if HOLDOUT in sets:
             print(f"(`{HOLDOUT}`: the later dev sets' held-out parts (dev2: a third, dev3: half), only counted, "
                   "its misses never listed)")
