@@ -24,10 +24,8 @@ B = 0.75
 TAG_WEIGHT = 0.8
 ANSWER_WEIGHT = 0.4
 SUMMARY_WEIGHT = 0.4  # the one-line English summary: English words the glossary does not map
-UNKNOWN_KANA_WEIGHT = 0.3
 UNKNOWN_NAME_WEIGHT = 1.0  # a name no entry knows (IT導入補助金, ITパスポート) counts as one more unknown word
 MIN_COMPOUND_CHARS = 3
-_KANA_WORD = re.compile(r"^w:[\u3041-\u309f\u30a1-\u30fcー]+$")
 SITUATION_WEIGHT = 0.5  # of a situation sentence's terms (chosen on the dev sets; 1.0 was the old behaviour)
 PHRASE_SHARE = 0.3  # of the ranking score that comes from the best phrasing
 
@@ -141,10 +139,8 @@ class FaqIndex:
         for name in self.unknown_names(runs + told_runs):
             # Once: a subsidy's name (IT導入補助金) may already be a word of its own (text._FUND_NAME).
             asked[f"w:{name}"] = max(asked[f"w:{name}"], UNKNOWN_NAME_WEIGHT)
-        self._soften_unknown_kana(asked)
         query = asked.copy()
         if situation:
-            self._soften_unknown_kana(told)
             for term, weight in told.items():
                 query[term] += SITUATION_WEIGHT * weight
         # Coverage is measured twice, and the better reading counts: against the whole question
@@ -170,13 +166,6 @@ class FaqIndex:
     def _mass(self, features: Counter[str]) -> dict[str, float]:
         """Each term's idf mass: its weight times its idf (an unseen term's as the rarest known one)."""
         return {t: w * self.idf.get(t, self.unseen_idf) for t, w in features.items()}
-
-    def _soften_unknown_kana(self, features: Counter[str]) -> None:
-        for term in [t for t in features if t not in self.idf and _KANA_WORD.match(t)]:
-            # An unknown word in kana only (コウセツシ, こうせつし) is usually a known kanji word
-            # spelled by sound: its reading bigrams carry the match, so it should not count as
-            # much unexplained information.
-            features[term] *= UNKNOWN_KANA_WEIGHT
 
     def unknown_names(self, runs: list[Compound]) -> list[str]:
         """The question's compound nouns that look like a name (see _name_like) and that no entry's
