@@ -32,7 +32,7 @@ CLOSE_SCORE = 0.85  # a runner-up this close to the winner (by score) is offered
 SEMANTIC_SHARE = 0.2  # of the fused score that comes from the semantic side (chosen on the dev set)
 SEMANTIC_SPREAD = 0.06  # a cosine this far below the best one counts for nothing (dev set)
 LEXICAL = "lexical"
-LEXICAL_FEATURES = ("coverage", "phrase_coverage", "word_coverage", "margin", "unknown")
+LEXICAL_FEATURES = ("coverage", "phrase_coverage", "word_coverage", "margin", "unknown", "foreign_scheme")
 HYBRID_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_margin", "agree")
 DEFAULT_THRESHOLD = 0.5
 
@@ -207,12 +207,15 @@ class FaqEngine:
             return Ranking(question, ())
         order = np.argsort(-fused, kind="stable")[:limit]
         lex_best = int(np.argmax(lex * factors)) if top_lex > 0 else -1
+        # A subsidy or exam that no entry knows, named by words that are not ours (IT導入補助金, not
+        # ラボ補助金): no entry answers about it, however well its other words match.
+        foreign = float(any(not self.rules.ours(rest) for rest in lexical.schemes)) if lexical is not None else 0.0
         candidates = []
         for rank, i in enumerate(order):
             if fused[i] <= 0:
                 break
             runner_up = float(fused[order[1]]) if rank == 0 and len(order) > 1 else float(fused[i])
-            feats = _lexical_features(lexical, int(i), float(fused[i]), runner_up)
+            feats = _lexical_features(lexical, int(i), float(fused[i]), runner_up) | {"foreign_scheme": foreign}
             if sims is not None:
                 others = np.delete(sims, i)
                 feats["semantic"] = float(sims[i])

@@ -136,9 +136,14 @@ class FaqIndex:
         # A name nobody knows is unexplained wherever it is told: 「総務省の○○派遣制度を使いたいのですが、
         # 申請方法は?」 names it in the background clause (a self-introduction's 産業振興課 is left out
         # by unknown_names itself: it is a stated situation).
-        for name in self.unknown_names(runs + told_runs):
+        unknown = self.unknown_runs(runs + told_runs)
+        for run in unknown:
             # Once: a subsidy's name (IT導入補助金) may already be a word of its own (text._FUND_NAME).
+            name = "".join(run.words)
             asked[f"w:{name}"] = max(asked[f"w:{name}"], UNKNOWN_NAME_WEIGHT)
+        # What names an unknown subsidy or exam (IT導入 of IT導入補助金): the engine judges whether it is ours.
+        schemes = tuple("".join(run.words[:-1]) for run in unknown
+                        if len(run.words) > 1 and _SCHEME_HEAD.search(run.words[-1]))
         query = asked.copy()
         if situation:
             for term, weight in told.items():
@@ -161,28 +166,28 @@ class FaqIndex:
         best = np.maximum.reduceat(scores[n:], self.phrase_starts) if n else np.zeros(0)
         combined = PHRASE_SHARE * best + (1 - PHRASE_SHARE) * scores[:n]
         readings = [_Coverage(mass, found[2 * k], found[2 * k + 1], self.idf) for k, mass in enumerate(views)]
-        return LexicalQuery(self, views[0], combined, scores[n:], readings)
+        return LexicalQuery(self, views[0], combined, scores[n:], readings, schemes)
 
     def _mass(self, features: Counter[str]) -> dict[str, float]:
         """Each term's idf mass: its weight times its idf (an unseen term's as the rarest known one)."""
         return {t: w * self.idf.get(t, self.unseen_idf) for t, w in features.items()}
 
     def unknown_names(self, runs: list[Compound]) -> list[str]:
+        return ["".join(run.words) for run in self.unknown_runs(runs)]
+
+    def unknown_runs(self, runs: list[Compound]) -> list[Compound]:
         """The question's compound nouns that look like a name (see _name_like) and that no entry's
         text contains: not as a run of words in a row, nor as one word. Its words may all be known
         (IT導入補助金: 導入, 補助金), but the thing it names is not. Compounds of sentences that state the
         asker's situation are left out (産業振興課, 事業承継)."""
-        names = []
-        for run in runs:
-            name = "".join(run.words)
-            if (not run.stated and len(name) >= MIN_COMPOUND_CHARS and _name_like(run)
-                    and name not in self.compounds and f"w:{name}" not in self.idf):
-                names.append(name)
-        return names
+        return [run for run in runs
+                if not run.stated and len(name := "".join(run.words)) >= MIN_COMPOUND_CHARS and _name_like(run)
+                and name not in self.compounds and f"w:{name}" not in self.idf]
 
 
 # The last word of a public program's or a qualification's name: what kind of thing it names.
 _PROGRAM_HEAD = re.compile(r"(?:制度|事業|補助金|交付金|助成金|給付金|試験|資格|検定|認定|認証|手当|賞)$")
+_SCHEME_HEAD = re.compile(r"(?:補助金|交付金|助成金|給付金|試験|検定)$")  # a scheme one applies to or sits
 _LATIN = re.compile(r"[0-9a-z]")
 _KANA = re.compile(r"[\u30a1-\u30fc]")
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
@@ -223,13 +228,14 @@ class LexicalQuery:
     """One question's lexical scores over all entries; `hit(i)` reads off the coverage measures."""
 
     def __init__(self, index: FaqIndex, mass: dict[str, float], combined: np.ndarray, phrase_scores: np.ndarray,
-                 readings: list[_Coverage]):
+                 readings: list[_Coverage], schemes: tuple[str, ...] = ()):
         self.index = index
         self.mass = mass  # every term of the question with its idf mass
         self.combined = combined
         self.phrase_scores = phrase_scores
         self._readings = readings
         self.unknown = min(r.unknown for r in readings)
+        self.schemes = schemes  # what names each unknown subsidy or exam of the question (see FaqIndex.query)
 
     def hit(self, i: int, score: float | None = None) -> Hit:
         index = self.index

@@ -163,6 +163,11 @@ class KindRules:
     def _named(self, text: str) -> frozenset[int]:
         return frozenset(i for i, names in enumerate(self._spelled) if any(n in text for n in names))
 
+    def ours(self, name: str) -> bool:
+        """Whether a name speaks of the lab or of a program the base covers (ラボ, AKATSUKI)."""
+        text = self._text(name)
+        return bool(self._named(text) or _ABOUT_LAB.search(text))
+
     def traits(self, question: str, terms: AbstractSet[str] = frozenset()) -> Traits:
         """`terms`: the question's lexical terms as the index found them (its `r:` reading bigrams
         tell a program written by sound)."""

@@ -136,6 +136,22 @@ def test_unknown_names_are_compounds_that_look_like_names(faq: FaqService) -> No
     assert names("基本情報技術者試験の合格者が多い町ですが、ラボに応募できますか") == ["基本情報技術者試験"]
 
 
+def test_a_subsidy_or_exam_no_entry_knows_is_declined_not_matched_by_its_words(faq: FaqService) -> None:
+    engine = faq.knowledge.engine
+
+    def foreign(question: str) -> float:
+        return engine.rank(question).candidates[0].features["foreign_scheme"]
+
+    # 補助 and 上限 match AKATSUKI's subsidy entry well; the subsidy asked about is another one.
+    assert foreign("IT導入補助金の補助上限はいくらですか?") == 1.0
+    assert not faq.ask("IT導入補助金の補助上限はいくらですか?").answered
+    assert foreign("お世話になります。社員研修で基本情報技術者試験を受けさせたいのですが、受験料は?") == 1.0
+    # A scheme named by the lab's or a covered program's words is the base's to answer (or to deny).
+    assert engine.rules.ours("地域DX推進ラボ") and engine.rules.ours("AKATSUKI") and not engine.rules.ours("IT導入")
+    assert foreign("地域DX推進ラボ補助金はいくらもらえますか?") == 0.0
+    assert foreign("AKATSUKIの補助上限額") == 0.0 and faq.ask("AKATSUKIの補助上限額").answered
+
+
 def test_round_names_are_one_word_and_canonical_terms_stay_in_their_compounds(faq: FaqService) -> None:
     analyzer = faq.knowledge.engine.index.analyzer
     assert "w:第二弾" in analyzer.features("第2弾の締切")
