@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from handlers.i18n import format_date, t
+from handlers.intent import small_talk
 from handlers.ports import QuestionRecord, Rephraser
 from handlers.text_input import clean_text
 from knowledge.answer import Decision
@@ -90,6 +91,10 @@ def input_problem(text: str, max_chars: int) -> tuple[str, dict[str, object]] | 
     # any entry they matched would be a guess.
     if not any(c[0] == "L" for c in categories) or sum(1 for c in categories if c[0] == "L") == 1:
         return "faq.not_question", {}
+    # Nor is a greeting, a probe or an acknowledgement alone (chat routes these before the FAQ;
+    # `dxlab ask` and the evaluation meet them here).
+    if small_talk(stripped) is not None:
+        return "faq.small_talk", {}
     return None
 
 

@@ -21,12 +21,27 @@ if TYPE_CHECKING:
     from handlers.messages import Inbound
     from handlers.routes import Routes
 
-_TRAILING_MARKS = re.compile(r"[!!。.、??]+$")
+_TRAILING_MARKS = re.compile(r"[!!。.、??~〜…\s]+$")
+# A greeting or a probe alone (「test」 to see whether the bot is there) gets the help text, never an entry:
+# 「test」 once answered 公設試 (試験), 「了解しました」 the consent-form entry (了解 ≈ 同意).
 HELP_WORDS = frozenset({"help", "ヘルプ", "使い方", "つかいかた", "?", "へるぷ", "hello", "こんにちは",
-                        "はじめまして"})
+                        "はじめまして", "hi", "hey", "test", "テスト", "てすと", "おはようございます", "おはよう",
+                        "こんばんは", "お疲れ様です", "お疲れさまです", "おつかれさまです", "お世話になっております",
+                        "お世話になります", "よろしくお願いします", "よろしくお願いいたします", "何ができるの",
+                        "何ができますか", "なにができるの", "what can you do", "good morning"})
 THANKS_WORDS = frozenset({"ありがとう", "ありがとうございます", "ありがとうございました", "thanks",
-                          "thank you", "どうも",
-                          "助かりました", "了解", "了解です", "わかりました", "分かりました", "承知しました"})
+                          "thank you", "thank you very much", "どうも", "助かりました", "助かります",
+                          "了解", "了解です", "了解しました", "了解いたしました", "りょうかい", "承知しました",
+                          "承知いたしました", "かしこまりました", "わかりました", "分かりました", "なるほど",
+                          "ok", "okay", "オッケー", "おっけー", "got it", "noted"})
+
+
+def small_talk(text: str) -> str | None:
+    """`help` for a greeting or probe alone, `thanks` for thanks or an acknowledgement alone, else None."""
+    folded = _TRAILING_MARKS.sub("", fold(text))
+    if folded in HELP_WORDS or fold(text) in HELP_WORDS:  # 「?」 alone is all trailing marks
+        return "help"
+    return "thanks" if folded in THANKS_WORDS else None
 INTENTS = ("faq", "consult", "event", "kpi", "other")
 LEADING_CLAUSE = 0.6  # weight of cues before the last clause break (a clear request counts fully anywhere)
 CLEAR = 2.5  # a cue this strong is a clear request wherever it stands (「相談したいのですが、…か?」)
@@ -167,10 +182,9 @@ def _table(extra: Mapping[str, Sequence[str]]) -> dict[str, tuple[tuple[str, flo
 
 def decide(text: str, extra: Mapping[str, Sequence[str]] | None = None, previous: str | None = None) -> Decision:
     folded = fold(text)
-    if folded in HELP_WORDS:
-        return Decision("help")
-    if _TRAILING_MARKS.sub("", folded) in THANKS_WORDS:
-        return Decision("thanks")
+    talk = small_talk(text)
+    if talk is not None:
+        return Decision(talk)
     s = _scores(folded, _table(extra or {}))
     program, question = s.pop("faq", 0.0), s.pop("question", 0.0)
     consult = s.get("consult", 0.0)

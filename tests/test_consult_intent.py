@@ -28,9 +28,13 @@ HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
     ("来週の勉強会はオンラインでも参加できますか?", "event"),  # an event question without イベント
     ("明日の説明会、何時からでしたっけ", "event"),
     ("説明会の資料に書いてあった選定要件の意味を教えてください", "faq"),  # names an event, asks the program
-    ("おはようございます", "other"),
+    ("おはようございます", "help"),  # a greeting alone gets the usage guide, not an apology
     ("ありがとうございました!", "thanks"),
     ("ヘルプ", "help"),
+    ("test", "help"),  # a probe: is the bot there?
+    ("了解しました。", "thanks"),  # an acknowledgement (once answered with the consent-form entry: 了解 ≈ 同意)
+    ("オッケー!", "thanks"),
+    ("おはようございます。応募資格を教えてください", "faq"),  # a greeting before a question is courtesy
 ])
 def test_borderline_messages(text: str, intent: str) -> None:
     assert classify(text) == intent

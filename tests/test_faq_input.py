@@ -23,6 +23,13 @@ def test_digits_or_one_character_get_a_clarification_not_an_entry(faq: FaqServic
     assert result.answer == t("faq.not_question")
 
 
+@pytest.mark.parametrize("text", ["test", "テスト", "了解しました", "承知いたしました。", "おはようございます!", "OK"])
+def test_a_greeting_probe_or_acknowledgement_alone_gets_no_entry(faq: FaqService, text: str) -> None:
+    result = faq.ask(text)
+    assert result.rejected and result.entry_id is None and not result.answered
+    assert result.answer == t("faq.small_talk")
+
+
 def test_two_characters_are_a_question(faq: FaqService) -> None:
     assert not faq.ask("締切").rejected
 
