@@ -40,9 +40,9 @@ def test_dev_set_meets_targets(faq: FaqService) -> None:
     (right, in_total), (declined, out_total) = report.in_scope, report.out_of_scope
     assert in_total >= 80 and out_total >= 15
     failures = report.failures()
-    # Measured 2026-12-02 (after the English glossary, courtesy and calibration work): in scope
-    # 93-94%, declined 87% (lexical, hybrid). The decline target of 90% is not met since hand-off
-    # entries count as answers: a guard a little below the measured level.
+    # Measured 2026-12-03 (dev4 joined, small talk no longer a question): in scope 93-95%, declined
+    # 89% (lexical, hybrid); several dev out-of-scope questions get an entry that honestly says what
+    # is not published, which counts as a miss. A guard a little below the measured level.
     assert right / in_total >= 0.90, failures
     assert declined / out_total >= 0.80, failures
 
