@@ -35,13 +35,6 @@ THANKS_WORDS = frozenset({"ありがとう", "ありがとうございます", "
                           "承知いたしました", "かしこまりました", "わかりました", "分かりました", "なるほど",
                           "ok", "okay", "オッケー", "おっけー", "got it", "noted"})
 
-
-def small_talk(text: str) -> str | None:
-    """`help` for a greeting or probe alone, `thanks` for thanks or an acknowledgement alone, else None."""
-    folded = _TRAILING_MARKS.sub("", fold(text))
-    if folded in HELP_WORDS or fold(text) in HELP_WORDS:  # 「?」 alone is all trailing marks
-        return "help"
-    return "thanks" if folded in THANKS_WORDS else None
 INTENTS = ("faq", "consult", "event", "kpi", "other")
 LEADING_CLAUSE = 0.6  # weight of cues before the last clause break (a clear request counts fully anywhere)
 CLEAR = 2.5  # a cue this strong is a clear request wherever it stands (「相談したいのですが、…か?」)
@@ -136,6 +129,15 @@ CLAUSE_BREAK = re.compile(r"(?:が|けど|けれど|けれども|ので|ので�
 
 def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def small_talk(text: str) -> str | None:
+    """`help` for a greeting or probe alone, `thanks` for thanks or an acknowledgement alone, else None."""
+    folded = fold(text)
+    bare = _TRAILING_MARKS.sub("", folded)
+    if bare in HELP_WORDS or folded in HELP_WORDS:  # 「?」 alone is all trailing marks
+        return "help"
+    return "thanks" if bare in THANKS_WORDS else None
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,13 @@ SEALED = "test"  # the first sealed set; every later `test*` folder (test2, …)
 HOLDOUT = "holdout"
 
 
+def _sealed(name: str) -> bool:
+    return re.fullmatch(rf"{SEALED}\d*", name) is not None
+
+
 def _unlisted(name: str) -> bool:
     """Whether a set's misses are kept from view: reading them would be tuning on them."""
-    return name == HOLDOUT or re.fullmatch(rf"{SEALED}\d*", name) is not None
+    return name == HOLDOUT or _sealed(name)
 
 
 def dev_cases(root: Path) -> list[Case]:
@@ -46,7 +50,7 @@ def _default_sets(evals: Path) -> dict[str, list[Path]]:
     sets = {"dev": [p for p in (evals / "dev", *(f for d in later for f in sorted(d.glob("tune_*.yaml"))))
                     if p.exists()],
             HOLDOUT: [f for d in later for f in sorted(d.glob("holdout_*.yaml"))],
-            **{d.name: [d] for d in sorted(evals.glob(f"{SEALED}*")) if d.is_dir() and _unlisted(d.name)}}
+            **{d.name: [d] for d in sorted(evals.glob(f"{SEALED}*")) if d.is_dir() and _sealed(d.name)}}
     return {name: paths for name, paths in sets.items() if paths}
 
 
@@ -96,18 +100,18 @@ def run_eval(args: argparse.Namespace, embedder: Embedder | None) -> int:
             reports[(name, mode)] = evaluate(cases, ask)
     primary = list(modes)[-1]
     if args.json:
-        listed = {name for name in sets if not _unlisted(name) or (name != HOLDOUT and args.show_test_misses)}
+        listed = {name for name in sets if not _unlisted(name) or (_sealed(name) and args.show_test_misses)}
         print_json({f"{name}/{mode}": r.as_dict(with_failures=name in listed) for (name, mode), r in reports.items()})
     else:
         for (name, mode), report in reports.items():
-            if mode != primary or name == HOLDOUT or (_unlisted(name) and not args.show_test_misses):
+            if mode != primary or name == HOLDOUT or (_sealed(name) and not args.show_test_misses):
                 continue
             for f in report.failures():
                 print(f"MISS [{name}/{f['category']}/{f['style']}] {f['question']}\n"
                       f"      expected {f['expected']}, got {f['got']} "
                       f"(answered={f['answered']}, confidence={f['confidence']})")
         print("\n".join(_table(reports)))
-        sealed = [name for name in sets if name != HOLDOUT and _unlisted(name)]
+        sealed = [name for name in sets if _sealed(name)]
         if sealed and not args.show_test_misses:
             print(f"(the sealed sets' misses ({', '.join(sealed)}) are not listed: they are never used for tuning)")
         if HOLDOUT in sets:
